@@ -1,0 +1,10 @@
+"""Keras layers of CREPS; each file holds one concept."""
+
+from keras_creps.layers.bias_act import bias_act
+from keras_creps.layers.biline_fusion import BilineFusion
+from keras_creps.layers.biline_input import BilineInput
+from keras_creps.layers.equalized_dense import EqualizedDense
+from keras_creps.layers.mapping_network import MappingNetwork
+from keras_creps.layers.modulated_dense import ModulatedDense
+from keras_creps.layers.pixel_decoder import PixelDecoder
+from keras_creps.layers.synthesis_block import SynthesisBlock

@@ -1,0 +1,86 @@
+"""Bias, activation, gain and clamp: the fused epilogue of every StyleGAN layer."""
+
+import math
+
+from keras import ops
+
+# Each activation: (function, default gain). The default gain keeps the
+# second moment of a unit-variance input roughly unchanged.
+_ACTIVATIONS = {
+    "linear": (lambda x: x, 1.0),
+    "relu": (ops.relu, math.sqrt(2.0)),
+    "lrelu": (lambda x: ops.leaky_relu(x, negative_slope=0.2), math.sqrt(2.0)),
+}
+
+
+def validate_activation(activation):
+    """Return `activation` if it is a known name, else raise `ValueError`."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(
+            f"`activation` must be one of {sorted(_ACTIVATIONS)}. "
+            f"Received: activation={activation!r}"
+        )
+    return activation
+
+
+def default_gain(activation):
+    """The gain StyleGAN applies after `activation` when none is given."""
+    return _ACTIVATIONS[validate_activation(activation)][1]
+
+
+def validate_clamp(clamp):
+    """`None` (no clamp) or a positive number."""
+    if clamp is None:
+        return None
+    if isinstance(clamp, bool) or not isinstance(clamp, (int, float)) or not clamp > 0:
+        raise ValueError(
+            f"`clamp` must be None or a positive number. Received: clamp={clamp!r}"
+        )
+    return float(clamp)
+
+
+def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
+    """Computes `clip(act(x + bias) * gain, -clamp, clamp)` on the last axis.
+
+    This is StyleGAN's `bias_act` with the reference semantics: the bias is
+    broadcast over the channel (last) axis, `gain` defaults to the
+    activation's default gain, and the clamp is applied after the gain.
+
+    Args:
+        x: tensor `[..., C]`.
+        bias: optional tensor `[C]`.
+        activation: `"linear"`, `"relu"` or `"lrelu"` (slope 0.2).
+        gain: float multiplier after the activation. Defaults to the
+            activation's default gain (`sqrt(2)` for relu/lrelu, 1 for linear).
+        clamp: optional float; the output is clipped to `[-clamp, clamp]`.
+
+    Returns:
+        A tensor with the shape and dtype of `x`.
+    """
+    fn, def_gain = _ACTIVATIONS[validate_activation(activation)]
+    gain = def_gain if gain is None else gain
+    if bias is not None:
+        x = x + ops.cast(bias, x.dtype)
+    x = fn(x)
+    if gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = ops.clip(x, -clamp, clamp)
+    return x
+
+
+def normalize_2nd_moment(x, epsilon=1e-8):
+    """Scales each vector on the last axis to unit root-mean-square."""
+    return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + epsilon)
+
+
+def dense_last_axis(x, kernel):
+    """`x [..., I] @ kernel [I, O] -> [..., O]` as one 2-D matrix product.
+
+    Flattening the leading axes first gives every backend a single GEMM
+    (a rank-4 `matmul` can otherwise become many small batched products).
+    """
+    units = kernel.shape[-1]
+    leading = ops.shape(x)[:-1]
+    y = ops.matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)  # [P, O]
+    return ops.reshape(y, tuple(leading) + (units,))

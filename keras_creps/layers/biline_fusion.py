@@ -1,0 +1,63 @@
+"""Bi-line fusion: row x column outer product over the bi-line thickness."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_creps.layers.arguments import positive_float
+
+
+@keras.saving.register_keras_serializable(package="keras_creps")
+class BilineFusion(keras.layers.Layer):
+    """Entangles row and column embeddings into per-pixel features.
+
+    Both embeddings are scaled by `scale` (CREPS: `sqrt(0.5)`) and multiplied
+    over the thickness axis:
+    `F[n, i, j, c] = sum_d X[n, i, d, c] * Y[n, j, d, c]` for a grid, or
+    `F[n, p, c] = sum_d X[n, p, d, c] * Y[n, p, d, c]` for paired sample
+    points (`pointwise=True`), where row `p` and column `p` belong to the
+    same point.
+
+    Args:
+        scale: float. Factor applied to both embeddings. Defaults to
+            `sqrt(0.5)`.
+        pointwise: bool. `False` for the `H x W` grid of all row/column pairs,
+            `True` for `P` paired points. Defaults to `False`.
+        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+
+    Call arguments:
+        row_lines: tensor `[N, H, rank, C]` (or `[N, P, rank, C]`).
+        col_lines: tensor `[N, W, rank, C]` (or `[N, P, rank, C]`).
+
+    Returns:
+        `[N, H, W, C]`, or `[N, P, C]` when `pointwise`.
+
+    Example:
+    ```python
+    fuse = BilineFusion()
+    f = fuse(np.ones((1, 4, 8, 32)), np.ones((1, 6, 8, 32)))  # [1, 4, 6, 32]
+    ```
+    """
+
+    def __init__(self, scale=math.sqrt(0.5), pointwise=False, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = positive_float("scale", scale)
+        self.pointwise = bool(pointwise)
+
+    def call(self, row_lines, col_lines):
+        row_lines = row_lines * self.scale
+        col_lines = col_lines * self.scale
+        if self.pointwise:
+            return ops.sum(row_lines * col_lines, axis=2)  # [N, P, C]
+        return ops.einsum("nhdc,nwdc->nhwc", row_lines, col_lines)  # [N, H, W, C]
+
+    def compute_output_shape(self, row_shape, col_shape):
+        if self.pointwise:
+            return (row_shape[0], row_shape[1], row_shape[3])
+        return (row_shape[0], row_shape[1], col_shape[1], row_shape[3])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": self.scale, "pointwise": self.pointwise})
+        return config

@@ -1,0 +1,123 @@
+"""Low-pass FIR filtering with optional 2x down-sampling (StyleGAN's blur)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_creps.layers.arguments import non_negative_int
+from keras_creps.layers.arguments import positive_int
+
+# Binomial taps StyleGAN2 uses to low-pass activations before down-sampling.
+DEFAULT_FIR_TAPS = (1, 3, 3, 1)
+
+
+def fir_filter_2d(taps=DEFAULT_FIR_TAPS):
+    """The 2-D filter `outer(taps, taps)`, normalised to sum to 1.
+
+    Args:
+        taps: sequence of numbers. The 1-D taps. Defaults to `(1, 3, 3, 1)`.
+
+    Returns:
+        A float32 NumPy array `[len(taps), len(taps)]`.
+    """
+    taps = np.asarray(taps, dtype=np.float64)
+    if taps.ndim != 1 or taps.size == 0 or not np.all(np.isfinite(taps)) or taps.sum() == 0:
+        raise ValueError(
+            f"`taps` must be a non-empty 1-D sequence of finite numbers with a nonzero sum. "
+            f"Received: taps={taps.tolist()!r}"
+        )
+    filt = np.outer(taps, taps)
+    return (filt / filt.sum()).astype(np.float32)
+
+
+def fir_downsample(x, filt, padding, down=1):
+    """Zero-pads, convolves every channel with `filt`, then keeps every `down`-th sample.
+
+    This is `upfirdn2d` with `up=1` and the same padding on all four sides:
+    the padded input is convolved (a true convolution, i.e. the filter is
+    flipped, which changes nothing for symmetric filters) channel by channel,
+    and output samples `0, down, 2*down, ...` are kept along both spatial
+    axes. The subsampling is folded into the stride of the convolution.
+
+    Args:
+        x: tensor `[N, H, W, C]`.
+        filt: array `[K, K]`, e.g. from `fir_filter_2d()`.
+        padding: int. Zeros added before and after each spatial axis.
+        down: int. Down-sampling factor. Defaults to `1`.
+
+    Returns:
+        A tensor `[N, (H + 2*padding - K) // down + 1, ..., C]`.
+    """
+    channels = x.shape[-1]
+    if channels is None:
+        raise ValueError(f"The channel axis of `x` must be known. Received: x.shape={x.shape}")
+    filt = np.asarray(filt, dtype=np.float32)[::-1, ::-1]
+    kernel = np.tile(filt[:, :, None, None], (1, 1, channels, 1))  # [K, K, C, 1]
+    kernel = ops.cast(kernel, x.dtype)
+    if padding > 0:
+        pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+        x = ops.pad(x, pad)  # [N, H + 2p, W + 2p, C]
+    return ops.depthwise_conv(x, kernel, strides=down, padding="valid")  # [N, H', W', C]
+
+
+def fir_output_size(size, filter_size, padding, down):
+    """Spatial size after `fir_downsample` (`None` stays `None`)."""
+    if size is None:
+        return None
+    return (size + 2 * padding - filter_size) // down + 1
+
+
+@keras.saving.register_keras_serializable(package="keras_creps")
+class Blur(keras.layers.Layer):
+    """Separable-binomial FIR low-pass filter with optional down-sampling.
+
+    The filter is `outer(taps, taps)` normalised to sum 1 (with the default
+    taps, `outer([1, 3, 3, 1]) / 64`). The input is zero-padded by `padding`
+    on every side of both spatial axes, filtered channel by channel and then
+    subsampled by `down`, keeping samples `0, down, 2*down, ...`.
+
+    StyleGAN2's discriminator uses it twice per block: `padding=2, down=1`
+    before the stride-2 3x3 convolution, and `padding=1, down=2` before the
+    1x1 skip convolution. The filter is a constant, not a weight.
+
+    Args:
+        padding: int. Zeros added before and after each spatial axis.
+            Defaults to `0`.
+        down: int. Down-sampling factor. Defaults to `1`.
+        taps: sequence of numbers. 1-D filter taps. Defaults to `(1, 3, 3, 1)`.
+        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: tensor `[N, H, W, C]`.
+
+    Example:
+    ```python
+    blur = Blur(padding=1, down=2)
+    y = blur(np.random.randn(2, 16, 16, 8).astype("float32"))  # [2, 8, 8, 8]
+    ```
+
+    References:
+        - [Zhang, 2019](https://arxiv.org/abs/1904.11486)
+        - [Karras et al., 2020](https://arxiv.org/abs/1912.04958)
+    """
+
+    def __init__(self, padding=0, down=1, taps=DEFAULT_FIR_TAPS, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = non_negative_int("padding", padding)
+        self.down = positive_int("down", down)
+        self.filter = fir_filter_2d(taps)
+        self.taps = [float(t) for t in taps]
+
+    def call(self, inputs):
+        return fir_downsample(inputs, self.filter, self.padding, self.down)
+
+    def compute_output_shape(self, input_shape):
+        size = self.filter.shape[0]
+        height = fir_output_size(input_shape[1], size, self.padding, self.down)
+        width = fir_output_size(input_shape[2], size, self.padding, self.down)
+        return (input_shape[0], height, width, input_shape[3])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"padding": self.padding, "down": self.down, "taps": self.taps})
+        return config

@@ -1,0 +1,132 @@
+"""Style-modulated fully connected layer (StyleGAN2's modulated 1x1 convolution)."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_creps.layers.arguments import positive_int
+from keras_creps.layers.bias_act import bias_act
+from keras_creps.layers.bias_act import default_gain
+from keras_creps.layers.bias_act import validate_activation
+from keras_creps.layers.bias_act import validate_clamp
+from keras_creps.layers.equalized_dense import EqualizedDense
+
+
+@keras.saving.register_keras_serializable(package="keras_creps")
+class ModulatedDense(keras.layers.Layer):
+    """Per-sample modulated (and optionally demodulated) dense layer.
+
+    A style vector `s = affine(w)` scales the input features of the kernel
+    separately for every sample: `W'[n, i, o] = W[i, o] * s[n, i]`. With
+    `demodulate=True` each output column is then normalised,
+    `W'[n, :, o] /= sqrt(sum_i W'[n, i, o]^2 + 1e-8)`, which also cancels any
+    constant weight gain. Without demodulation the equalized-lr gain
+    `1 / sqrt(in_features)` is applied to the styles (StyleGAN's ToRGB, CREPS'
+    ToRes). The layer acts on the channel (last) axis only, identically at
+    every position of the other axes, so it serves both CREPS' line network
+    (`[N, L, C]`) and its per-pixel refinement (`[N, H, W, C]`).
+
+    The style affine is a sub-layer named `affine` (`EqualizedDense` with
+    bias initialised to 1), as in the official implementation.
+
+    Args:
+        units: int. Number of output channels.
+        demodulate: bool. Whether to demodulate. Defaults to `True`.
+        activation: string. `"linear"`, `"relu"` or `"lrelu"`. Defaults to
+            `"lrelu"`.
+        gain: float or None. Output gain; `None` uses the activation's default.
+            Defaults to `None`.
+        clamp: float or None. Clip the output to `[-clamp, clamp]`.
+            Defaults to `None`.
+        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+
+    Call arguments:
+        x: tensor `[N, ..., in_channels]`.
+        w: tensor `[N, w_dim]`, the latent that produces the styles.
+
+    Example:
+    ```python
+    layer = ModulatedDense(128, clamp=256.0)
+    x = np.random.randn(2, 16, 8, 64).astype("float32")
+    w = np.random.randn(2, 512).astype("float32")
+    y = layer(x, w)  # [2, 16, 8, 128]
+    ```
+
+    References:
+        - [Karras et al., 2020](https://arxiv.org/abs/1912.04958)
+        - [Nguyen et al., 2023](https://arxiv.org/abs/2303.14157)
+    """
+
+    def __init__(
+        self,
+        units,
+        demodulate=True,
+        activation="lrelu",
+        gain=None,
+        clamp=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = positive_int("units", units)
+        self.demodulate = bool(demodulate)
+        self.activation = validate_activation(activation)
+        self.gain = None if gain is None else float(gain)
+        self.clamp = validate_clamp(clamp)
+        self.affine = None
+
+    def build(self, x_shape, w_shape):
+        in_channels = x_shape[-1]
+        if in_channels is None or w_shape[-1] is None:
+            raise ValueError(
+                f"The channel axes of the inputs to {self.name} must be known. "
+                f"Received: x_shape={x_shape}, w_shape={w_shape}"
+            )
+        self.in_channels = int(in_channels)
+        self.affine = EqualizedDense(
+            self.in_channels, bias_init=1.0, name="affine", dtype=self.dtype_policy
+        )
+        self.affine.build(w_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.in_channels, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def modulated_kernel(self, w):
+        """The per-sample kernel `[N, in_channels, units]` for latents `w [N, w_dim]`."""
+        styles = self.affine(w)  # [N, I]
+        if not self.demodulate:
+            styles = styles * (1.0 / math.sqrt(self.in_channels))
+        kernel = self.kernel[None, :, :] * styles[:, :, None]  # [N, I, O]
+        if self.demodulate:
+            # [N, 1, O]: one scale per sample and output channel.
+            dcoefs = ops.rsqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True) + 1e-8)
+            kernel = kernel * dcoefs
+        return kernel
+
+    def call(self, x, w):
+        kernel = self.modulated_kernel(w)  # [N, I, O]
+        shape = ops.shape(x)
+        flat = ops.reshape(x, (shape[0], -1, self.in_channels))  # [N, P, I]
+        y = ops.matmul(flat, ops.cast(kernel, flat.dtype))  # [N, P, O]
+        y = ops.reshape(y, tuple(shape[:-1]) + (self.units,))
+        gain = default_gain(self.activation) if self.gain is None else self.gain
+        return bias_act(y, self.bias, self.activation, gain=gain, clamp=self.clamp)
+
+    def compute_output_shape(self, x_shape, w_shape):
+        return tuple(x_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "demodulate": self.demodulate,
+                "activation": self.activation,
+                "gain": self.gain,
+                "clamp": self.clamp,
+            }
+        )
+        return config

@@ -1,0 +1,1 @@
+"""CREPS networks: generator and discriminator."""

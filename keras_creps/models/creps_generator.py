@@ -1,0 +1,183 @@
+"""The CREPS generator: mapping network + synthesis network."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_creps.layers.arguments import non_negative_int
+from keras_creps.layers.arguments import positive_int
+from keras_creps.layers.mapping_network import MappingNetwork
+from keras_creps.models.creps_synthesis import CREPSSynthesis
+
+
+def native_coords(size):
+    """The official pixel grid of a `size`-pixel axis: `linspace(0, 1, size)`."""
+    return np.linspace(0.0, 1.0, size, dtype="float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_creps")
+class CREPSGenerator(keras.Model):
+    """CREPS generator (Nguyen et al., CVPR 2023): a StyleGAN2-family generator
+    without spatial convolutions or upsampling.
+
+    Every output pixel is a function of `(w, row coordinate, column
+    coordinate)` only, so one model renders at any size, aspect ratio, crop or
+    warp. The model has two parts, named as in the official code:
+
+    - `mapping(z, c=None, truncation_psi=1.0, truncation_cutoff=None)` ->
+      `ws [N, num_ws, w_dim]` (a `MappingNetwork`);
+    - `synthesis(ws, rows, cols)` -> `images [N, H, W, img_channels]`
+      (a `CREPSSynthesis`), with `rows` `[H]` or `[N, H]` and `cols` `[W]` or
+      `[N, W]` coordinates. The native image is `linspace(0, 1, resolution)`
+      on both axes; official `--scale s` is `linspace(0, 1, int(R * s))`.
+
+    `synthesis_points(ws, rows, cols)` evaluates the same function at `P`
+    arbitrary `(row, col)` points (`[P]` or `[N, P]` each) and returns
+    `[N, P, img_channels]`. Calling the model, `generator(z)`, maps `z` and
+    renders the native grid. Images are NHWC, roughly in `[-1, 1]`.
+
+    Args:
+        resolution: int. Native resolution `R` (power of two >= 8).
+        z_dim: int. Latent size. Defaults to `512`.
+        c_dim: int. Label size, 0 for unconditional. Defaults to `0`.
+        w_dim: int. Intermediate latent size. Defaults to `512`.
+        img_channels: int. Output channels. Defaults to `3`.
+        channel_base: int. Channels of block `res` are
+            `min(channel_base // res, channel_max)`. Defaults to `65536`, the
+            paper's CREPS config (official `--cfg=creps` doubles `--cbase`).
+        channel_max: int. Defaults to `1024`.
+        biline_channels: int. Bi-line / pixel feature channels. Defaults to `32`.
+        rank: int. Bi-line thickness. Defaults to `8`.
+        bandwidth: float. Std of the Fourier input frequencies. Defaults to `10.0`.
+        mapping_layers: int. Mapping network depth. Defaults to `8`.
+        mapping_lr_multiplier: float. Defaults to `0.01`.
+        w_avg_beta: float. Decay of the tracked `w_avg`. Defaults to `0.998`.
+        fc_clamp: float or None. Output clamp of every modulated layer.
+            Defaults to `256.0`.
+        **kwargs: other keyword arguments passed to `keras.Model`
+            (e.g. `name`, `dtype`).
+
+    Example:
+    ```python
+    generator = keras_creps.CREPSGenerator(resolution=64, z_dim=64, w_dim=64,
+                                           channel_base=4096, channel_max=128)
+    z = np.random.randn(2, 64).astype("float32")
+    ws = generator.mapping(z, truncation_psi=0.7)
+    images = generator.synthesis(ws, np.linspace(0, 1, 48), np.linspace(0, 1, 96))
+    # images: [2, 48, 96, 3]
+    ```
+
+    References:
+        - [Nguyen, Le, Tran: Efficient Scale-Invariant Generator with
+          Column-Row Entangled Pixel Synthesis, CVPR 2023](https://arxiv.org/abs/2303.14157)
+    """
+
+    def __init__(
+        self,
+        resolution,
+        z_dim=512,
+        c_dim=0,
+        w_dim=512,
+        img_channels=3,
+        channel_base=65536,
+        channel_max=1024,
+        biline_channels=32,
+        rank=8,
+        bandwidth=10.0,
+        mapping_layers=8,
+        mapping_lr_multiplier=0.01,
+        w_avg_beta=0.998,
+        fc_clamp=256.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # === Layers ===
+        self.synthesis = CREPSSynthesis(
+            w_dim=w_dim,
+            resolution=resolution,
+            img_channels=img_channels,
+            channel_base=channel_base,
+            channel_max=channel_max,
+            biline_channels=biline_channels,
+            rank=rank,
+            bandwidth=bandwidth,
+            fc_clamp=fc_clamp,
+            name="synthesis",
+            dtype=self.dtype_policy,
+        )
+        self.mapping = MappingNetwork(
+            z_dim=positive_int("z_dim", z_dim),
+            c_dim=non_negative_int("c_dim", c_dim),
+            w_dim=w_dim,
+            num_ws=self.synthesis.num_ws,
+            num_layers=mapping_layers,
+            lr_multiplier=mapping_lr_multiplier,
+            w_avg_beta=w_avg_beta,
+            name="mapping",
+            dtype=self.dtype_policy,
+        )
+        # Every weight exists right after construction (loading needs no call).
+        self.synthesis.build()
+        self.mapping.build()
+        self.built = True
+
+        # === Config ===
+        self.resolution = resolution
+        self.z_dim = z_dim
+        self.c_dim = c_dim
+        self.w_dim = w_dim
+        self.img_channels = img_channels
+        self.channel_base = channel_base
+        self.channel_max = channel_max
+        self.biline_channels = biline_channels
+        self.rank = rank
+        self.bandwidth = float(bandwidth)
+        self.mapping_layers = mapping_layers
+        self.mapping_lr_multiplier = float(mapping_lr_multiplier)
+        self.w_avg_beta = None if w_avg_beta is None else float(w_avg_beta)
+        self.fc_clamp = self.synthesis.fc_clamp
+
+    @property
+    def num_ws(self):
+        """Number of latents the synthesis network consumes (`2 * log2(R) - 1`)."""
+        return self.synthesis.num_ws
+
+    def synthesis_points(self, ws, rows, cols):
+        """Renders `P` arbitrary points: `rows`, `cols` `[P]` or `[N, P]` -> `[N, P, C]`."""
+        return self.synthesis.points(ws, rows, cols)
+
+    def call(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        grid = native_coords(self.resolution)
+        return self.synthesis(ws, grid, grid)
+
+    def compute_output_shape(self, z_shape, c_shape=None):
+        return (z_shape[0], self.resolution, self.resolution, self.img_channels)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "resolution": self.resolution,
+            "z_dim": self.z_dim,
+            "c_dim": self.c_dim,
+            "w_dim": self.w_dim,
+            "img_channels": self.img_channels,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "biline_channels": self.biline_channels,
+            "rank": self.rank,
+            "bandwidth": self.bandwidth,
+            "mapping_layers": self.mapping_layers,
+            "mapping_lr_multiplier": self.mapping_lr_multiplier,
+            "w_avg_beta": self.w_avg_beta,
+            "fc_clamp": self.fc_clamp,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
