@@ -1,0 +1,234 @@
+r"""Inference benchmark of the CREPS generator (paper FFHQ configuration).
+
+Times `CREPSGenerator` on this machine under the configuration names and the
+JSON schema of the official implementation's benchmark
+(`shared/tools/official_bench.py`), so that the two result files compare key
+by key: `results.<name>.median_s_per_batch`, `images_per_s`, `peak_rss_mb`,
+`macs_per_image`, `achieved_gflops`.
+
+Each configuration runs in a fresh subprocess: import, build the generator
+(random weights, z = w = 512, channel_base 65536, channel_max 1024, biline 32,
+rank 8, 8 mapping layers), compile the inference path (XLA on TensorFlow and
+JAX), one warm-up call, then `--runs` timed calls of mapping + synthesis of
+the native grid. Reported: median / min / max seconds per batch, images/s,
+RSS after imports, after building, peak RSS and the working memory (peak
+minus after-imports), analytic MACs and achieved GFLOP/s.
+
+Usage:
+    python recipes/benchmark.py --backend tensorflow --out bench.json
+    python recipes/benchmark.py --backend jax --only creps_256_b1 --runs 3
+    python recipes/benchmark.py --backend tensorflow --compare official.json
+"""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("only", None, "Comma-separated subset of the configurations.")
+flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
+flags.DEFINE_string("out", None, "Write the results as JSON here.")
+flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend; defaults to $KERAS_BACKEND or tensorflow.")
+flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
+flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX.")
+flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
+flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the warm-up takes longer.")
+flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
+flags.DEFINE_string("child", None, "Internal: run one configuration and print its JSON.")
+
+PAPER_FFHQ = dict(z_dim=512, c_dim=0, w_dim=512, img_channels=3, mapping_layers=8, channel_base=65536, channel_max=1024, biline_channels=32, rank=8)
+BENCH = {
+    "creps_256_b1": dict(res=256, batch=1),
+    "creps_256_b4": dict(res=256, batch=4),
+    "creps_512_b1": dict(res=512, batch=1),
+    # Extras, not part of the default set.
+    "creps_256_b1_scale2": dict(res=256, batch=1, scale=2.0),
+    "creps_1024_b1": dict(res=1024, batch=1),
+}
+DEFAULT_ORDER = ["creps_256_b1", "creps_256_b4", "creps_512_b1"]
+
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def set_threads(backend, threads):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def run_child(name):
+    import keras
+    import numpy as np
+
+    backend = keras.config.backend()
+    set_threads(backend, FLAGS.threads)
+    import keras_creps
+
+    rss_import = rss_mb()
+    spec = BENCH[name]
+    keras.utils.set_random_seed(0)
+    generator = keras_creps.CREPSGenerator(resolution=spec["res"], **PAPER_FFHQ)
+    n_params = int(sum(np.prod(v.shape) for v in generator.weights))
+    generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile)
+    size = int(spec["res"] * spec.get("scale", 1.0))
+    coords = np.linspace(0, 1, size, dtype="float32")
+    z = np.random.default_rng(0).standard_normal((spec["batch"], 512)).astype("float32")
+    rss_built = rss_mb()
+
+    t0 = time.perf_counter()
+    images = keras.ops.convert_to_numpy(generate(z, rows=coords, cols=coords))
+    warm = time.perf_counter() - t0
+    too_slow = warm > FLAGS.max_seconds_per_run
+    times = []
+    if not too_slow:
+        for _ in range(FLAGS.runs):
+            t0 = time.perf_counter()
+            keras.ops.convert_to_numpy(generate(z, rows=coords, cols=coords))
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({
+        "name": name, "spec": spec, "backend": backend, "n_params": n_params,
+        "output_shape": list(images.shape), "finite": bool(np.isfinite(images).all()),
+        "warmup_s": warm, "times_s": times, "too_slow": too_slow,
+        "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }))
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def run_parent(backend):
+    from keras_creps.models.creps_macs import creps_generator_macs
+
+    names = FLAGS.only.split(",") if FLAGS.only else DEFAULT_ORDER
+    unknown = [n for n in names if n not in BENCH]
+    if unknown:
+        raise app.UsageError(f"Unknown configuration(s) {unknown}; choose from {sorted(BENCH)}")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    results = {}
+    t_all = time.perf_counter()
+    for name in names:
+        cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
+               f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
+               f"--max_seconds_per_run={FLAGS.max_seconds_per_run}"]
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FLAGS.child_timeout_s, env=env)
+        except subprocess.TimeoutExpired:
+            results[name] = {"error": f"timed out after {FLAGS.child_timeout_s}s"}
+            print(f"{name}: timed out", flush=True)
+            continue
+        if proc.returncode != 0:
+            results[name] = {"error": proc.stderr[-3000:]}
+            print(f"{name}: failed\n{proc.stderr[-1500:]}", flush=True)
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["process_wall_s"] = time.perf_counter() - t0
+        spec = BENCH[name]
+        size = int(spec["res"] * spec.get("scale", 1.0))
+        macs = creps_generator_macs(dict(resolution=spec["res"], **PAPER_FFHQ), size, size)["total"]
+        r["macs_per_image"] = macs
+        r["working_memory_mb"] = r["peak_rss_mb"] - r["rss_after_import_mb"]
+        if r["times_s"]:
+            med = statistics.median(r["times_s"])
+            r.update(median_s_per_batch=med, min_s=min(r["times_s"]), max_s=max(r["times_s"]),
+                     images_per_s=spec["batch"] / med, median_s_per_image=med / spec["batch"],
+                     achieved_gflops=2 * macs * spec["batch"] / med / 1e9)
+        results[name] = r
+        print(f"{name}: median {r.get('median_s_per_batch', float('nan')):.3f} s/batch, "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB, {r.get('achieved_gflops', float('nan')):.1f} GFLOP/s", flush=True)
+
+    import keras
+
+    doc = {
+        "what": "keras-creps CREPSGenerator inference on CPU, float32 (mapping + synthesis of the native grid)",
+        "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
+        "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
+        "timing_protocol": "fresh subprocess per config; build (keras.utils.set_random_seed(0)); compile; "
+                           "1 warm-up call; N timed calls of make_generate_function()(z) incl. mapping; "
+                           "each call returns a NumPy array",
+        "results": results,
+        "macs": {f"creps_{r}": creps_generator_macs(dict(resolution=r, **PAPER_FFHQ)) for r in (256, 512)},
+        "total_wall_s": time.perf_counter() - t_all,
+    }
+    print_table(doc, load_json(FLAGS.compare) if FLAGS.compare else None)
+    if FLAGS.out:
+        tmp = FLAGS.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(tmp, FLAGS.out)
+        print("wrote", FLAGS.out)
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def print_table(doc, official=None):
+    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB |"
+    rule = "|---|---|---|---|---|---|"
+    if official:
+        header += " official s/batch | official images/s | official working MB | speed-up | memory ratio |"
+        rule += "---|---|---|---|---|"
+    print(header)
+    print(rule)
+    for name, r in doc["results"].items():
+        if "median_s_per_batch" not in r:
+            print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
+            continue
+        row = (f"| {name} | {r['median_s_per_batch']:.3f} | {r['images_per_s']:.3f} | {r['achieved_gflops']:.0f} | "
+               f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} |")
+        o = (official or {}).get("results", {}).get(name)
+        if o and "median_s_per_batch" in o:
+            o_work = o["peak_rss_mb"] - o["rss_after_import_mb"]
+            row += (f" {o['median_s_per_batch']:.3f} | {o['images_per_s']:.3f} | {o_work:.0f} | "
+                    f"{r['images_per_s'] / o['images_per_s']:.2f}x | {r['working_memory_mb'] / o_work:.2f} |")
+        print(row)
+    if official:
+        for name in ("sg2_256_b1", "sg2_512_b1"):
+            o = official.get("results", {}).get(name)
+            if o and "images_per_s" in o:
+                print(f"official StyleGAN2 {name}: {o['images_per_s']:.3f} images/s")
+
+
+def main(argv):
+    del argv
+    if FLAGS.child:
+        run_child(FLAGS.child)
+        return
+    backend = FLAGS.backend or os.environ.get("KERAS_BACKEND", "tensorflow")
+    run_parent(backend)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,169 @@
+r"""Render images from a CREPS generator at any size.
+
+Renders one PNG per seed and per size, plus a grid per size. Without
+`--network`, it uses the newest `.keras` generator in `saved_models/`; if
+there is none it builds a randomly initialised generator and says so (its
+images are noise, and their file names say `random-init`).
+
+Examples:
+    python recipes/generate.py --outdir out                         # seeds 0-3, native and 2x
+    python recipes/generate.py --network g.keras --seeds 0,3,5-9 --trunc 0.7 --outdir out
+    python recipes/generate.py --network g.keras --height 256 --width 640 --outdir out
+"""
+
+import glob
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("network", None, "A saved generator (.keras). Default: newest in saved_models/, else random init.")
+flags.DEFINE_string("seeds", "0-3", "Seeds, e.g. '0,3,5-9'.")
+flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
+flags.DEFINE_integer("class_idx", None, "Class label for conditional generators.", short_name="class")
+flags.DEFINE_list("scales", ["1", "2"], "Render at these multiples of the native resolution (official --scale).")
+flags.DEFINE_integer("height", None, "Output rows (overrides --scales; needs --width or uses it for both).")
+flags.DEFINE_integer("width", None, "Output columns.")
+flags.DEFINE_string("outdir", "out", "Where to write the PNG files.")
+flags.DEFINE_boolean("grid", True, "Also write a grid of all seeds per size.")
+flags.DEFINE_integer("random_init_resolution", 64, "Resolution of the random-init fallback generator.")
+
+MAX_PIXELS = 1 << 26  # 64 Mpx per image untiled
+
+
+def fail(message):
+    print(f"generate.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_seeds(text):
+    """'0,3,5-9' -> [0, 3, 5, 6, 7, 8, 9]."""
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if lo > hi:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise ValueError(f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers")
+    if not seeds or min(seeds) < 0 or max(seeds) >= 2**32:
+        raise ValueError(f"bad --seeds {text!r}: seeds must be integers in [0, 2**32)")
+    return seeds
+
+
+def output_sizes(resolution):
+    if FLAGS.height is not None or FLAGS.width is not None:
+        height = FLAGS.height if FLAGS.height is not None else FLAGS.width
+        width = FLAGS.width if FLAGS.width is not None else height
+        sizes = [(height, width)]
+    else:
+        sizes = []
+        for text in FLAGS.scales:
+            try:
+                scale = float(text)
+            except ValueError:
+                fail(f"bad --scales value {text!r}: not a number")
+            if not scale > 0:
+                fail(f"bad --scales value {text!r}: must be positive")
+            n = int(resolution * scale)
+            sizes.append((n, n))
+    for height, width in sizes:
+        if height < 1 or width < 1:
+            fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
+        if height * width > MAX_PIXELS:
+            fail(f"output size {height}x{width} is over {MAX_PIXELS} pixels; render it in tiles (issue: tiled rendering)")
+    return sizes
+
+
+def load_generator():
+    import keras
+
+    import keras_creps
+
+    path = FLAGS.network
+    if path is None:
+        candidates = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "saved_models", "*.keras")), key=os.path.getmtime)
+        path = candidates[-1] if candidates else None
+    if path is None:
+        print("generate.py: no trained model in saved_models/ and no --network: using a RANDOMLY INITIALISED "
+              f"generator at {FLAGS.random_init_resolution}px; its images are noise.")
+        keras.utils.set_random_seed(0)
+        generator = keras_creps.CREPSGenerator(
+            resolution=FLAGS.random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
+        return generator, "random-init"
+    if not os.path.isfile(path):
+        fail(f"--network {path!r}: no such file")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as e:  # noqa: BLE001 - report any unreadable file in one line
+        fail(f"--network {path!r} could not be loaded: {type(e).__name__}: {e}")
+    if not isinstance(model, keras_creps.CREPSGenerator):
+        fail(f"--network {path!r} holds a {type(model).__name__}, not a CREPSGenerator")
+    return model, os.path.splitext(os.path.basename(path))[0]
+
+
+def to_uint8(images):
+    import numpy as np
+
+    return np.clip(np.rint(images * 127.5 + 128), 0, 255).astype(np.uint8)
+
+
+def save_grid(images, path):
+    import numpy as np
+    from PIL import Image
+
+    n, h, w, c = images.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.full((rows * h, cols * w, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, q = divmod(i, cols)
+        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
+    Image.fromarray(grid.squeeze(-1) if c == 1 else grid).save(path)
+
+
+def main(argv):
+    del argv
+    try:
+        seeds = parse_seeds(FLAGS.seeds)
+    except ValueError as e:
+        fail(str(e))
+    import numpy as np
+    from PIL import Image
+
+    generator, label = load_generator()
+    c = None
+    if generator.c_dim:
+        if FLAGS.class_idx is None:
+            fail(f"the generator is conditional with {generator.c_dim} classes: pass --class")
+        if not 0 <= FLAGS.class_idx < generator.c_dim:
+            fail(f"bad --class {FLAGS.class_idx}: must be in [0, {generator.c_dim})")
+        c = np.zeros((len(seeds), generator.c_dim), "float32")
+        c[:, FLAGS.class_idx] = 1
+    elif FLAGS.class_idx is not None:
+        fail(f"--class {FLAGS.class_idx} given, but the generator is unconditional")
+
+    z = np.stack([np.random.RandomState(s).randn(generator.z_dim) for s in seeds]).astype("float32")
+    generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
+    os.makedirs(FLAGS.outdir, exist_ok=True)
+    for height, width in output_sizes(generator.resolution):
+        rows = np.linspace(0, 1, height, dtype="float32")
+        cols = np.linspace(0, 1, width, dtype="float32")
+        images = to_uint8(np.asarray(generate(z, c, rows, cols)))
+        for seed, img in zip(seeds, images):
+            Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(
+                os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{height}x{width}.png"))
+        if FLAGS.grid:
+            save_grid(images, os.path.join(FLAGS.outdir, f"{label}-grid-{height}x{width}.png"))
+        print(f"wrote {len(seeds)} images of {height}x{width} to {FLAGS.outdir}")
+
+
+if __name__ == "__main__":
+    app.run(main)
