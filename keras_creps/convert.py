@@ -4,7 +4,8 @@ The official networks (VinAIResearch/CREPS) store each layer under a dotted
 name such as `synthesis.b8.fc0.affine.weight`; our layers keep the same path
 with `/` separators (`synthesis/b8/fc0/affine/kernel`), so the mapping is
 mechanical: fully connected weights `[out, in]` become Keras kernels
-`[in, out]`, the Fourier input's buffers are reshaped, and the few official
+`[in, out]`, discriminator conv weights `[O, I, k, k]` become `[k, k, I, O]`,
+the Fourier input's buffers are reshaped, and the few official
 parameters that the forward pass never uses are dropped. Runtime gains
 (equalized learning rate) are applied in `call`, exactly as the official code
 does, so stored values are copied unchanged.
@@ -12,6 +13,9 @@ does, so stored values are copied unchanged.
 
 import numpy as np
 
+from keras_creps.layers.blur import DEFAULT_FIR_TAPS
+from keras_creps.layers.blur import fir_filter_2d
+from keras_creps.models.creps_discriminator import CREPSDiscriminator
 from keras_creps.models.creps_generator import CREPSGenerator
 
 # Parameters that exist in official generator checkpoints but that the
@@ -20,125 +24,114 @@ UNUSED_GENERATOR_PREFIXES = ("synthesis.b4.tores.", "synthesis.decoder_8.")
 
 
 def _as_numpy(value):
-    """Tensor-like (NumPy, torch on CPU, anything with `numpy()`) -> float32 NumPy."""
+    """Tensor-like (NumPy, torch on CPU, anything with `numpy()`) -> NumPy."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     return np.asarray(value)
 
 
-def _assign(variables, path, key, value, transform=None):
-    """Assigns `state_dict[key]` (after `transform`) to the variable at `path`."""
-    value = _as_numpy(value)
-    if transform is not None:
-        value = transform(value)
-    variable = variables[path]
-    expected = tuple(variable.shape)
-    if tuple(value.shape) != expected:
-        raise ValueError(
-            f"Official weight {key!r} has shape {tuple(_as_numpy(value).shape)} after "
-            f"conversion, but {path!r} expects {expected}."
-        )
-    variable.assign(value.astype(variable.dtype))
+def _fc(value):
+    """Official fully connected weight `[out, in]` -> Keras kernel `[in, out]`."""
+    return np.transpose(value)
 
 
-def _load_state_dict(model, state_dict, translate, unused_prefixes=(), ignored_suffixes=()):
-    """Copies an official state dict into `model`.
+def _official_fc_shape(variable):
+    return tuple(variable.shape)[::-1]
 
-    `translate(key, value)` returns `(variable_path, transform)` or `None`
-    for keys without a counterpart. Every variable of `model` must be set
-    exactly once; extra or missing keys raise `ValueError` naming them.
+
+def _load_official(what, state_dict, targets, ignored=lambda key: False):
+    """Copies `state_dict` into the variables named by `targets`.
+
+    Args:
+        what: "generator" or "discriminator", for messages.
+        state_dict: official name -> array.
+        targets: official name -> `(variable, transform, official_shape)`;
+            `transform` maps the official array to the variable's layout.
+        ignored: predicate for official names that exist in checkpoints but
+            have no counterpart (unused parameters, constant buffers).
+
+    Every target must be present with its official shape; keys that are
+    neither targets nor ignored are refused. Nothing is assigned unless the
+    whole state dict fits.
     """
-    variables = {v.path: v for v in model.variables}
-    assigned = {}
-    unknown = []
-    for key, value in state_dict.items():
-        if key.startswith(unused_prefixes) or key.endswith(ignored_suffixes):
-            continue
-        target = translate(key, value)
-        if target is None or target[0] not in variables:
-            unknown.append(key)
-            continue
-        path, transform = target
-        shape_in = tuple(_as_numpy(value).shape)
-        try:
-            _assign(variables, path, key, value, transform)
-        except ValueError as e:
-            raise ValueError(
-                f"Official weight {key!r} has shape {shape_in}, which does not fit "
-                f"{path!r} of shape {tuple(variables[path].shape)} (official shape expected: "
-                f"{_official_shape(path, variables[path], transform)})."
-            ) from e
-        assigned[path] = key
+    unknown = sorted(key for key in state_dict if key not in targets and not ignored(key))
     if unknown:
         raise ValueError(
-            f"The state dict has {len(unknown)} weight(s) that this model does not have: "
-            f"{sorted(unknown)[:10]}. Do the constructor kwargs match the checkpoint?"
+            f"The state dict has {len(unknown)} entr(y/ies) that this {what} does not have: "
+            f"{unknown[:10]}. Do the constructor kwargs match the checkpoint?"
         )
-    missing = sorted(set(variables) - set(assigned))
-    if missing:
-        raise ValueError(
-            f"The state dict is missing {len(missing)} weight(s): "
-            f"{[_official_name(p) for p in missing][:10]} (Keras paths {missing[:10]})."
-        )
-    return model
-
-
-def _official_shape(path, variable, transform):
-    shape = tuple(variable.shape)
-    if path.endswith("/kernel") and len(shape) == 2:
-        return shape[::-1]
-    return "see the official layout"
+    values = {}
+    for key, (variable, transform, official_shape) in targets.items():
+        if key not in state_dict:
+            raise ValueError(f"The state dict is missing {key!r} (expected official shape {official_shape}).")
+        value = _as_numpy(state_dict[key])
+        if tuple(value.shape) != tuple(official_shape):
+            raise ValueError(
+                f"Official weight {key!r} has shape {tuple(value.shape)}, expected {tuple(official_shape)}."
+            )
+        values[key] = value if transform is None else transform(value)
+    for key, (variable, _, _) in targets.items():
+        variable.assign(values[key].astype(variable.dtype))
 
 
 # ----------------------------------------------------------------------------- generator
 
 
-def _fc(value):
-    return np.transpose(value)
+def _generator_targets(generator):
+    """Official name -> (variable, transform, official shape) for every generator weight."""
+    targets = {}
+
+    def add_dense(prefix, dense):
+        targets[f"{prefix}.weight"] = (dense.kernel, _fc, _official_fc_shape(dense.kernel))
+        if dense.bias is not None:
+            targets[f"{prefix}.bias"] = (dense.bias, None, tuple(dense.bias.shape))
+
+    def add_modulated(prefix, layer):
+        add_dense(prefix, layer)
+        add_dense(f"{prefix}.affine", layer.affine)
+
+    mapping = generator.mapping
+    if mapping.embed is not None:
+        add_dense("mapping.embed", mapping.embed)
+    for i, dense in enumerate(mapping.dense_layers):
+        add_dense(f"mapping.fc{i}", dense)
+    targets["mapping.w_avg"] = (mapping.w_avg, None, tuple(mapping.w_avg.shape))
+
+    synthesis = generator.synthesis
+    fourier = synthesis.biline_input
+    channels, rank = fourier.channels, fourier.rank
+    targets["synthesis.b4.input.freqs"] = (
+        fourier.freqs, lambda v: np.reshape(v, (channels // 2, rank)), (1, channels // 2 * rank))
+    targets["synthesis.b4.input.weight"] = (
+        fourier.amplitude, lambda v: np.reshape(v, (channels, 2 * rank)), (1, channels, 1, 2 * rank))
+    add_dense("synthesis.b4.input.affine", fourier.affine)
+    for block in synthesis.line_blocks + [synthesis.block0, synthesis.block1]:
+        for layer in (block.fc0, block.fc1, block.tores):
+            if layer is not None:
+                add_modulated(f"synthesis.{block.name}.{layer.name}", layer)
+    for decoder in synthesis.decoders + [synthesis.decoder_last]:
+        for i, dense in enumerate(decoder.dense_layers):
+            add_dense(f"synthesis.{decoder.name}.{i}", dense)
+    add_dense("synthesis.decoder_img", synthesis.decoder_img)
+    return targets
 
 
-def _generator_path(key):
-    """Official generator key -> (Keras variable path, transform) or None."""
-    parts = key.split(".")
-    if parts[:3] == ["synthesis", "b4", "input"]:
-        rest = parts[3:]
-        if rest == ["freqs"]:
-            return "synthesis/biline_input/freqs", None  # reshaped by the caller
-        if rest == ["weight"]:
-            return "synthesis/biline_input/amplitude", None
-        if rest == ["affine", "weight"]:
-            return "synthesis/biline_input/affine/kernel", _fc
-        if rest == ["affine", "bias"]:
-            return "synthesis/biline_input/affine/bias", None
-        return None
-    if len(parts) >= 3 and parts[1].startswith("decoder_") and parts[2].isdigit() and parts[1] != "decoder_img":
-        parts = parts[:2] + [f"fc{parts[2]}"] + parts[3:]
-    if parts[-1] == "weight":
-        return "/".join(parts[:-1] + ["kernel"]), _fc
-    if parts[-1] in ("bias", "w_avg"):
-        return "/".join(parts), None
-    return None
-
-
-def _official_name(path):
-    """Best-effort official name of a Keras variable path (for error messages)."""
-    name = path.replace("biline_input/amplitude", "b4/input/weight").replace("biline_input", "b4/input")
-    name = name.replace("/kernel", "/weight")
-    for i in range(8):
-        name = name.replace(f"/fc{i}/", f"/{i}/") if "/decoder_" in name else name
-    return name.replace("/", ".")
+def _ignored_generator_key(key):
+    # The coordinates buffer is an input here; b4's ToRes and decoder_8 are
+    # never used by the official forward pass.
+    return key == "synthesis.b4.input.coords" or key.startswith(UNUSED_GENERATOR_PREFIXES)
 
 
 def official_generator_kwargs(official_kwargs):
     """Translates official `Generator(...)` kwargs into `CREPSGenerator` kwargs.
 
-    Accepts exactly what the official constructor (and its
-    `mapping_kwargs` / synthesis kwargs) accepts for CREPS; arguments that do
-    not change the math (`num_fp16_res`, `conv_clamp`-free `channels_last`
-    options) are accepted and ignored, anything else unknown is refused.
+    Accepts what the official constructor and its `mapping_kwargs` accept for
+    CREPS. `num_fp16_res` and `fp16_channels_last` are accepted and ignored
+    (precision is a Keras dtype policy here); values that would change the
+    math in ways this port does not implement raise `ValueError`.
     """
     kwargs = dict(official_kwargs)
-    mapping = dict(kwargs.pop("mapping_kwargs", {}) or {})
+    mapping = dict(kwargs.pop("mapping_kwargs", None) or {})
     try:
         out = {
             "z_dim": kwargs.pop("z_dim"),
@@ -148,26 +141,33 @@ def official_generator_kwargs(official_kwargs):
             "img_channels": kwargs.pop("img_channels"),
         }
     except KeyError as e:
-        raise ValueError(f"Official generator kwargs need {e.args[0]!r}. Received: {sorted(official_kwargs)}")
-    # Synthesis defaults of the official SynthesisNetwork.
+        raise ValueError(
+            f"Official generator kwargs need {e.args[0]!r}. Received: {sorted(official_kwargs)}"
+        ) from None
+    # Defaults of the official SynthesisNetwork / SynthesisBlock.
     out["channel_base"] = kwargs.pop("channel_base", 32768)
     out["channel_max"] = kwargs.pop("channel_max", 512)
     out["biline_channels"] = kwargs.pop("biline_channels", 32)
     out["fc_clamp"] = kwargs.pop("fc_clamp", 256)
-    kwargs.pop("num_fp16_res", None)  # precision is a Keras dtype policy here
+    kwargs.pop("num_fp16_res", None)
     kwargs.pop("fp16_channels_last", None)
     architecture = kwargs.pop("architecture", "skip")
     if architecture != "skip":
-        raise ValueError(f"Only the official 'skip' synthesis architecture exists for CREPS. Received: architecture={architecture!r}")
+        raise ValueError(
+            f"CREPS' synthesis network only has the 'skip' architecture. Received: architecture={architecture!r}"
+        )
     if kwargs:
         raise ValueError(f"Unsupported official generator kwargs: {sorted(kwargs)}")
     out["mapping_layers"] = mapping.pop("num_layers", 8)
     out["mapping_lr_multiplier"] = mapping.pop("lr_multiplier", 0.01)
     out["w_avg_beta"] = mapping.pop("w_avg_beta", 0.998)
-    for name, default in (("embed_features", None), ("layer_features", None), ("activation", "lrelu")):
-        value = mapping.pop(name, default)
-        if value not in (default, out["w_dim"]) or (name == "activation" and value != "lrelu"):
-            raise ValueError(f"Unsupported official mapping_kwargs: {name}={value!r}")
+    for name in ("embed_features", "layer_features"):
+        value = mapping.pop(name, None)
+        if value not in (None, out["w_dim"]):
+            raise ValueError(f"Unsupported official mapping_kwargs: {name}={value!r} (only w_dim={out['w_dim']}).")
+    activation = mapping.pop("activation", "lrelu")
+    if activation != "lrelu":
+        raise ValueError(f"Unsupported official mapping_kwargs: activation={activation!r} (only 'lrelu').")
     if mapping:
         raise ValueError(f"Unsupported official mapping_kwargs: {sorted(mapping)}")
     return out
@@ -176,10 +176,18 @@ def official_generator_kwargs(official_kwargs):
 def generator_from_official(state_dict, **official_kwargs):
     """Builds a `CREPSGenerator` holding the weights of an official generator.
 
+    Fully connected weights `[out, in]` become Keras kernels `[in, out]`;
+    the Fourier input's `freqs` `[1, C/2 * rank]` and `weight`
+    `[1, C, 1, 2 * rank]` are reshaped to `[C/2, rank]` and `[C, 2 * rank]`.
+    Stored values are not rescaled (gains are applied in `call`, as in the
+    official code). `synthesis.b4.input.coords` (a default-grid buffer) and
+    the parameters the official forward pass never uses
+    (`synthesis.b4.tores.*`, `synthesis.decoder_8.*`) are accepted and dropped.
+
     Args:
-        state_dict: mapping from official parameter/buffer names
-            (`mapping.fc0.weight`, `synthesis.b8.fc0.affine.bias`, ...) to
-            arrays (NumPy or CPU torch tensors).
+        state_dict: mapping from official names (`mapping.fc0.weight`,
+            `synthesis.b8.fc0.affine.bias`, ...) to arrays (NumPy or CPU
+            torch tensors).
         **official_kwargs: the official `Generator` constructor kwargs
             (`z_dim`, `c_dim`, `w_dim`, `img_resolution`, `img_channels`,
             `mapping_kwargs`, `channel_base`, `channel_max`,
@@ -188,39 +196,244 @@ def generator_from_official(state_dict, **official_kwargs):
 
     Returns:
         A `CREPSGenerator` computing what the official generator computes
-        (in float32; the official fp16 refinement path is not emulated).
+        in float32 (`force_fp32=True`).
 
     Raises:
-        ValueError: a weight is missing, mis-shaped or unknown, or the kwargs
-            describe something CREPS does not have.
+        ValueError: a weight is missing, mis-shaped or unknown, or a kwarg is
+            not supported.
 
     Example:
     ```python
     arrays = np.load("creps_tiny.npz")
+    meta = json.loads(str(arrays["meta"]))
     state = {k[2:]: arrays[k] for k in arrays.files if k.startswith("G/")}
     generator = generator_from_official(state, **meta["G_kwargs"])
     ```
     """
-    kwargs = official_generator_kwargs(official_kwargs)
-    generator = CREPSGenerator(**kwargs)
-    rank = generator.rank
-    c4 = generator.synthesis.channels[4]
+    generator = CREPSGenerator(**official_generator_kwargs(official_kwargs))
+    _load_official("generator", state_dict, _generator_targets(generator), _ignored_generator_key)
+    return generator
 
-    def translate(key, value):
-        target = _generator_path(key)
-        if target is None:
-            return None
-        path, transform = target
-        if path.endswith("biline_input/freqs"):
-            return path, lambda v: np.reshape(v, (c4 // 2, rank)) if v.size == c4 // 2 * rank else v
-        if path.endswith("biline_input/amplitude"):
-            return path, lambda v: np.reshape(v, (c4, 2 * rank)) if v.size == c4 * 2 * rank else v
-        return path, transform
 
-    return _load_state_dict(
-        generator,
-        state_dict,
-        translate,
-        unused_prefixes=UNUSED_GENERATOR_PREFIXES,
-        ignored_suffixes=("synthesis.b4.input.coords",),
-    )
+# ----------------------------------------------------------------------------- discriminator
+
+# Official `Discriminator` defaults that change the math.
+_OFFICIAL_D_DEFAULTS = {
+    "architecture": "resnet",
+    "channel_base": 32768,
+    "channel_max": 512,
+    "conv_clamp": 256,
+    "cmap_dim": None,
+}
+
+
+def _conv_kernel(value):
+    """Official conv weight `[O, I, k, k]` -> Keras kernel `[k, k, I, O]`."""
+    return np.transpose(value, (2, 3, 1, 0))
+
+
+def _check_fir_taps(where, taps):
+    taps = np.asarray(taps, dtype=np.float64)
+    if taps.shape != (4,) or not np.allclose(taps / taps.sum(), np.array([1, 3, 3, 1]) / 8):
+        raise ValueError(
+            f"Only the [1, 3, 3, 1] resample filter is supported. Received: {where}={taps.tolist()!r}"
+        )
+
+
+def official_discriminator_kwargs(official_kwargs):
+    """Translates official `Discriminator(...)` kwargs into `CREPSDiscriminator` kwargs.
+
+    Accepts what the official constructor accepts for the residual
+    discriminator: `c_dim`, `img_resolution`, `img_channels`, `architecture`
+    (`"resnet"` only), `channel_base`, `channel_max`, `num_fp16_res`
+    (ignored: precision is a Keras dtype policy), `conv_clamp`, `cmap_dim`,
+    and the nested `block_kwargs` (`freeze_layers` and `fp16_channels_last`
+    are training/memory options and are ignored), `mapping_kwargs`
+    (`num_layers`) and `epilogue_kwargs` (`mbstd_group_size`,
+    `mbstd_num_channels`). Values this port does not implement (another
+    architecture, activation or resample filter) raise `ValueError`.
+    """
+    kwargs = dict(official_kwargs)
+    block = dict(kwargs.pop("block_kwargs", None) or {})
+    mapping = dict(kwargs.pop("mapping_kwargs", None) or {})
+    epilogue = dict(kwargs.pop("epilogue_kwargs", None) or {})
+    try:
+        out = {
+            "c_dim": kwargs.pop("c_dim"),
+            "resolution": kwargs.pop("img_resolution"),
+            "img_channels": kwargs.pop("img_channels"),
+        }
+    except KeyError as e:
+        raise ValueError(
+            f"Official discriminator kwargs need {e.args[0]!r}. Received: {sorted(official_kwargs)}"
+        ) from None
+    settings = {name: kwargs.pop(name, default) for name, default in _OFFICIAL_D_DEFAULTS.items()}
+    if settings.pop("architecture") != "resnet":
+        raise ValueError(
+            f"Only the official 'resnet' discriminator architecture is supported. "
+            f"Received: architecture={official_kwargs['architecture']!r}"
+        )
+    out.update(settings)
+    kwargs.pop("num_fp16_res", None)
+    if kwargs:
+        raise ValueError(f"Unsupported official discriminator kwargs: {sorted(kwargs)}")
+
+    block.pop("freeze_layers", None)
+    block.pop("fp16_channels_last", None)
+    if block.pop("activation", "lrelu") != "lrelu":
+        raise ValueError(
+            f"Only activation='lrelu' is supported. Received: block_kwargs="
+            f"{official_kwargs['block_kwargs']!r}"
+        )
+    if "resample_filter" in block:
+        _check_fir_taps("block_kwargs['resample_filter']", block.pop("resample_filter"))
+    if block:
+        raise ValueError(f"Unsupported official block_kwargs: {sorted(block)}")
+
+    out["mapping_layers"] = mapping.pop("num_layers", 8)
+    cmap_dim = out["cmap_dim"]
+    if cmap_dim is None:
+        cmap_dim = min(out["channel_base"] // 4, out["channel_max"])
+    for name in ("embed_features", "layer_features"):
+        value = mapping.pop(name, None)
+        if value is not None and value != cmap_dim:
+            raise ValueError(
+                f"Label-mapping widths other than cmap_dim are not supported. "
+                f"Received: mapping_kwargs[{name!r}]={value!r}, cmap_dim={cmap_dim!r}"
+            )
+    for name, default in (("activation", "lrelu"), ("lr_multiplier", 0.01)):
+        value = mapping.pop(name, default)
+        if value != default:
+            raise ValueError(f"Unsupported official mapping_kwargs: {name}={value!r} (only {default!r}).")
+    if mapping:
+        raise ValueError(f"Unsupported official mapping_kwargs: {sorted(mapping)}")
+
+    out["mbstd_group_size"] = epilogue.pop("mbstd_group_size", 4)
+    out["mbstd_num_channels"] = epilogue.pop("mbstd_num_channels", 1)
+    if epilogue.pop("activation", "lrelu") != "lrelu":
+        raise ValueError(
+            f"Only activation='lrelu' is supported. Received: epilogue_kwargs="
+            f"{official_kwargs['epilogue_kwargs']!r}"
+        )
+    if epilogue:
+        raise ValueError(f"Unsupported official epilogue_kwargs: {sorted(epilogue)}")
+    return out
+
+
+def _discriminator_weight_targets(discriminator):
+    """Official name -> (Keras variable, transform) for every weight of `discriminator`."""
+    targets = {}
+
+    def add_conv(prefix, conv):
+        targets[f"{prefix}.weight"] = (conv.kernel, _conv_kernel)
+        if conv.bias is not None:
+            targets[f"{prefix}.bias"] = (conv.bias, None)
+
+    def add_dense(prefix, dense):
+        targets[f"{prefix}.weight"] = (dense.kernel, _fc)
+        if dense.bias is not None:
+            targets[f"{prefix}.bias"] = (dense.bias, None)
+
+    for res, block in zip(discriminator.block_resolutions, discriminator.blocks):
+        for conv in (block.fromrgb, block.conv0, block.conv1, block.skip):
+            if conv is not None:
+                add_conv(f"b{res}.{conv.name}", conv)
+    if discriminator.mapping is not None:
+        if discriminator.mapping.embed is not None:
+            add_dense("mapping.embed", discriminator.mapping.embed)
+        for i, dense in enumerate(discriminator.mapping.dense_layers):
+            add_dense(f"mapping.fc{i}", dense)
+    add_conv("b4.conv", discriminator.epilogue.conv)
+    add_dense("b4.fc", discriminator.epilogue.fc)
+    add_dense("b4.out", discriminator.epilogue.out)
+    return targets
+
+
+def _discriminator_filter_keys(discriminator):
+    """Names of the official `resample_filter` buffers (constants here)."""
+    keys = []
+    for res, block in zip(discriminator.block_resolutions, discriminator.blocks):
+        keys.append(f"b{res}.resample_filter")
+        for conv in (block.fromrgb, block.conv0, block.conv1, block.skip):
+            if conv is not None:
+                keys.append(f"b{res}.{conv.name}.resample_filter")
+    keys.append("b4.conv.resample_filter")
+    return set(keys)
+
+
+def discriminator_from_official(state_dict, **official_kwargs):
+    """Builds a `CREPSDiscriminator` holding the weights of an official discriminator.
+
+    Conv weights `[O, I, k, k]` become Keras kernels `[k, k, I, O]`, dense
+    weights `[out, in]` become `[in, out]`; biases are copied. Stored values
+    are not rescaled (the equalized-lr gains are applied in `call`, as in the
+    official code). The `resample_filter` buffers must hold the normalised
+    `[1, 3, 3, 1]` filter, which is a constant of our layers; they are
+    checked and dropped.
+
+    Args:
+        state_dict: mapping from official names (`b16.conv0.weight`,
+            `b4.fc.bias`, `mapping.fc0.weight`, ...) to arrays (NumPy or CPU
+            torch tensors).
+        **official_kwargs: the official `Discriminator` constructor kwargs
+            (`c_dim`, `img_resolution`, `img_channels`, `channel_base`,
+            `channel_max`, optional `architecture`, `conv_clamp`, `cmap_dim`,
+            `num_fp16_res`, `block_kwargs`, `mapping_kwargs`,
+            `epilogue_kwargs`), as stored with the checkpoint.
+
+    Returns:
+        A `CREPSDiscriminator` computing what the official one computes.
+
+    Raises:
+        ValueError: a weight is missing, mis-shaped or unknown, a resample
+            filter differs from `[1, 3, 3, 1]`, or a kwarg is not supported.
+
+    Example:
+    ```python
+    arrays = np.load("creps_tiny.npz")
+    state = {k[2:]: arrays[k] for k in arrays.files
+             if k.startswith("D/") and not k.startswith(("D/in/", "D/out/"))}
+    discriminator = discriminator_from_official(state, **meta["D"]["kwargs"])
+    ```
+    """
+    discriminator = CREPSDiscriminator(**official_discriminator_kwargs(official_kwargs))
+    targets = _discriminator_weight_targets(discriminator)
+    filter_keys = _discriminator_filter_keys(discriminator)
+    expected_filter = fir_filter_2d(DEFAULT_FIR_TAPS)
+
+    unknown = sorted(key for key in state_dict if key not in targets and key not in filter_keys)
+    if unknown:
+        raise ValueError(
+            f"The state dict has {len(unknown)} entr(y/ies) that this discriminator does not have: "
+            f"{unknown[:10]}. Do the constructor kwargs match the checkpoint?"
+        )
+    for key in sorted(filter_keys & set(state_dict)):
+        value = _as_numpy(state_dict[key])
+        if value.shape != expected_filter.shape or not np.allclose(value, expected_filter, atol=1e-7):
+            raise ValueError(
+                f"{key!r} is not the normalised [1, 3, 3, 1] filter this port implements. "
+                f"Received: shape {value.shape}, values {np.round(value, 6).tolist()}"
+            )
+
+    values = {}
+    for key, (variable, transform) in targets.items():
+        expected = tuple(variable.shape)
+        if transform is _conv_kernel:
+            official_shape = (expected[3], expected[2], expected[0], expected[1])
+        elif transform is _fc:
+            official_shape = expected[::-1]
+        else:
+            official_shape = expected
+        if key not in state_dict:
+            raise ValueError(
+                f"The state dict is missing {key!r} (expected official shape {official_shape})."
+            )
+        value = _as_numpy(state_dict[key])
+        if tuple(value.shape) != official_shape:
+            raise ValueError(
+                f"Official weight {key!r} has shape {tuple(value.shape)}, expected {official_shape}."
+            )
+        values[key] = value if transform is None else transform(value)
+    for key, (variable, _) in targets.items():
+        variable.assign(values[key].astype(variable.dtype))
+    return discriminator
