@@ -52,8 +52,14 @@ BENCH = {
     # Extras, not part of the default set.
     "creps_256_b1_scale2": dict(res=256, batch=1, scale=2.0),
     "creps_1024_b1": dict(res=1024, batch=1),
+    # A seconds-long run of the whole protocol with a tiny generator (used by the tests).
+    "smoke_16_b2": dict(res=16, batch=2, config=dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=64, biline_channels=8)),
 }
 DEFAULT_ORDER = ["creps_256_b1", "creps_256_b4", "creps_512_b1"]
+
+
+def config_of(spec):
+    return dict(PAPER_FFHQ, **spec.get("config", {}))
 
 
 def rss_mb():
@@ -87,12 +93,12 @@ def run_child(name):
     rss_import = rss_mb()
     spec = BENCH[name]
     keras.utils.set_random_seed(0)
-    generator = keras_creps.CREPSGenerator(resolution=spec["res"], **PAPER_FFHQ)
+    generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
     generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile)
     size = int(spec["res"] * spec.get("scale", 1.0))
     coords = np.linspace(0, 1, size, dtype="float32")
-    z = np.random.default_rng(0).standard_normal((spec["batch"], 512)).astype("float32")
+    z = np.random.default_rng(0).standard_normal((spec["batch"], generator.z_dim)).astype("float32")
     rss_built = rss_mb()
 
     t0 = time.perf_counter()
@@ -154,7 +160,7 @@ def run_parent(backend):
         r["process_wall_s"] = time.perf_counter() - t0
         spec = BENCH[name]
         size = int(spec["res"] * spec.get("scale", 1.0))
-        macs = creps_generator_macs(dict(resolution=spec["res"], **PAPER_FFHQ), size, size)["total"]
+        macs = creps_generator_macs(dict(resolution=spec["res"], **config_of(spec)), size, size)["total"]
         r["macs_per_image"] = macs
         r["working_memory_mb"] = r["peak_rss_mb"] - r["rss_after_import_mb"]
         if r["times_s"]:

@@ -58,27 +58,41 @@ def parse_seeds(text):
     return seeds
 
 
-def output_sizes(resolution):
+def requested_sizes():
+    """Validated `[(height, width)]` or `[scale]` from the flags, before any model is loaded."""
     if FLAGS.height is not None or FLAGS.width is not None:
         height = FLAGS.height if FLAGS.height is not None else FLAGS.width
         width = FLAGS.width if FLAGS.width is not None else height
-        sizes = [(height, width)]
-    else:
-        sizes = []
-        for text in FLAGS.scales:
-            try:
-                scale = float(text)
-            except ValueError:
-                fail(f"bad --scales value {text!r}: not a number")
-            if not scale > 0:
-                fail(f"bad --scales value {text!r}: must be positive")
-            n = int(resolution * scale)
+        check_size(height, width)
+        return [(height, width)]
+    scales = []
+    for text in FLAGS.scales:
+        try:
+            scale = float(text)
+        except ValueError:
+            fail(f"bad --scales value {text!r}: not a number")
+        if not scale > 0 or scale > 1024:
+            fail(f"bad --scales value {text!r}: must be positive and at most 1024")
+        scales.append(scale)
+    return scales
+
+
+def check_size(height, width):
+    if height < 1 or width < 1:
+        fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
+    if height * width > MAX_PIXELS:
+        fail(f"output size {height}x{width} is over {MAX_PIXELS} pixels; render it in tiles (issue: tiled rendering)")
+
+
+def output_sizes(requested, resolution):
+    sizes = []
+    for item in requested:
+        if isinstance(item, tuple):
+            sizes.append(item)
+        else:
+            n = int(resolution * item)
+            check_size(n, n)
             sizes.append((n, n))
-    for height, width in sizes:
-        if height < 1 or width < 1:
-            fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
-        if height * width > MAX_PIXELS:
-            fail(f"output size {height}x{width} is over {MAX_PIXELS} pixels; render it in tiles (issue: tiled rendering)")
     return sizes
 
 
@@ -135,6 +149,7 @@ def main(argv):
         seeds = parse_seeds(FLAGS.seeds)
     except ValueError as e:
         fail(str(e))
+    requested = requested_sizes()
     import numpy as np
     from PIL import Image
 
@@ -153,7 +168,7 @@ def main(argv):
     z = np.stack([np.random.RandomState(s).randn(generator.z_dim) for s in seeds]).astype("float32")
     generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
     os.makedirs(FLAGS.outdir, exist_ok=True)
-    for height, width in output_sizes(generator.resolution):
+    for height, width in output_sizes(requested, generator.resolution):
         rows = np.linspace(0, 1, height, dtype="float32")
         cols = np.linspace(0, 1, width, dtype="float32")
         images = to_uint8(np.asarray(generate(z, c, rows, cols)))
