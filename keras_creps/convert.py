@@ -320,19 +320,20 @@ def official_discriminator_kwargs(official_kwargs):
     return out
 
 
-def _discriminator_weight_targets(discriminator):
-    """Official name -> (Keras variable, transform) for every weight of `discriminator`."""
+def _discriminator_targets(discriminator):
+    """Official name -> (variable, transform, official shape) for every discriminator weight."""
     targets = {}
 
     def add_conv(prefix, conv):
-        targets[f"{prefix}.weight"] = (conv.kernel, _conv_kernel)
+        k, _, cin, cout = conv.kernel.shape
+        targets[f"{prefix}.weight"] = (conv.kernel, _conv_kernel, (cout, cin, k, k))
         if conv.bias is not None:
-            targets[f"{prefix}.bias"] = (conv.bias, None)
+            targets[f"{prefix}.bias"] = (conv.bias, None, tuple(conv.bias.shape))
 
     def add_dense(prefix, dense):
-        targets[f"{prefix}.weight"] = (dense.kernel, _fc)
+        targets[f"{prefix}.weight"] = (dense.kernel, _fc, _official_fc_shape(dense.kernel))
         if dense.bias is not None:
-            targets[f"{prefix}.bias"] = (dense.bias, None)
+            targets[f"{prefix}.bias"] = (dense.bias, None, tuple(dense.bias.shape))
 
     for res, block in zip(discriminator.block_resolutions, discriminator.blocks):
         for conv in (block.fromrgb, block.conv0, block.conv1, block.skip):
@@ -397,16 +398,8 @@ def discriminator_from_official(state_dict, **official_kwargs):
     ```
     """
     discriminator = CREPSDiscriminator(**official_discriminator_kwargs(official_kwargs))
-    targets = _discriminator_weight_targets(discriminator)
     filter_keys = _discriminator_filter_keys(discriminator)
     expected_filter = fir_filter_2d(DEFAULT_FIR_TAPS)
-
-    unknown = sorted(key for key in state_dict if key not in targets and key not in filter_keys)
-    if unknown:
-        raise ValueError(
-            f"The state dict has {len(unknown)} entr(y/ies) that this discriminator does not have: "
-            f"{unknown[:10]}. Do the constructor kwargs match the checkpoint?"
-        )
     for key in sorted(filter_keys & set(state_dict)):
         value = _as_numpy(state_dict[key])
         if value.shape != expected_filter.shape or not np.allclose(value, expected_filter, atol=1e-7):
@@ -414,26 +407,6 @@ def discriminator_from_official(state_dict, **official_kwargs):
                 f"{key!r} is not the normalised [1, 3, 3, 1] filter this port implements. "
                 f"Received: shape {value.shape}, values {np.round(value, 6).tolist()}"
             )
-
-    values = {}
-    for key, (variable, transform) in targets.items():
-        expected = tuple(variable.shape)
-        if transform is _conv_kernel:
-            official_shape = (expected[3], expected[2], expected[0], expected[1])
-        elif transform is _fc:
-            official_shape = expected[::-1]
-        else:
-            official_shape = expected
-        if key not in state_dict:
-            raise ValueError(
-                f"The state dict is missing {key!r} (expected official shape {official_shape})."
-            )
-        value = _as_numpy(state_dict[key])
-        if tuple(value.shape) != official_shape:
-            raise ValueError(
-                f"Official weight {key!r} has shape {tuple(value.shape)}, expected {official_shape}."
-            )
-        values[key] = value if transform is None else transform(value)
-    for key, (variable, _) in targets.items():
-        variable.assign(values[key].astype(variable.dtype))
+    targets = _discriminator_targets(discriminator)
+    _load_official("discriminator", state_dict, targets, ignored=lambda key: key in filter_keys)
     return discriminator

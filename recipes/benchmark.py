@@ -38,7 +38,7 @@ flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
 flags.DEFINE_string("out", None, "Write the results as JSON here.")
 flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend; defaults to $KERAS_BACKEND or tensorflow.")
 flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
-flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX.")
+flags.DEFINE_enum("jit_compile", "default", ["default", "true", "false"], "XLA: default = the generator's choice (JAX yes, TensorFlow no).")
 flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
 flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the warm-up takes longer.")
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
@@ -95,21 +95,21 @@ def run_child(name):
     keras.utils.set_random_seed(0)
     generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
-    generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile)
+    generate = generator.make_generate_function(jit_compile={"default": None, "true": True, "false": False}[FLAGS.jit_compile])
     size = int(spec["res"] * spec.get("scale", 1.0))
     coords = np.linspace(0, 1, size, dtype="float32")
     z = np.random.default_rng(0).standard_normal((spec["batch"], generator.z_dim)).astype("float32")
     rss_built = rss_mb()
 
     t0 = time.perf_counter()
-    images = keras.ops.convert_to_numpy(generate(z, rows=coords, cols=coords))
+    images = generate(z, rows=coords, cols=coords)
     warm = time.perf_counter() - t0
     too_slow = warm > FLAGS.max_seconds_per_run
     times = []
     if not too_slow:
         for _ in range(FLAGS.runs):
             t0 = time.perf_counter()
-            keras.ops.convert_to_numpy(generate(z, rows=coords, cols=coords))
+            generate(z, rows=coords, cols=coords)
             times.append(time.perf_counter() - t0)
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params,

@@ -72,7 +72,7 @@ class TestCase:
         assert got == expected_output_shape, f"{got} != {expected_output_shape}"
         shapes = [tuple(np.shape(a)) for a in call_args]
         computed = layer.compute_output_shape(*shapes)
-        computed = keras.tree.map_structure(tuple, computed)
+        computed = keras.tree.map_shape_structure(tuple, computed)
         assert computed == expected_output_shape, f"compute_output_shape {computed} != {expected_output_shape}"
 
         revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))

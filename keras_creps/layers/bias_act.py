@@ -59,6 +59,7 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
     """
     fn, def_gain = _ACTIVATIONS[validate_activation(activation)]
     gain = def_gain if gain is None else gain
+    x = ops.convert_to_tensor(x)
     if bias is not None:
         x = x + ops.cast(bias, x.dtype)
     x = fn(x)

@@ -69,7 +69,7 @@ def fir_output_size(size, filter_size, padding, down):
 
 @keras.saving.register_keras_serializable(package="keras_creps")
 class Blur(keras.layers.Layer):
-    """Separable-binomial FIR low-pass filter with optional down-sampling.
+    """FIR low-pass filter (outer product of 1-D taps) with optional down-sampling.
 
     The filter is `outer(taps, taps)` normalised to sum 1 (with the default
     taps, `outer([1, 3, 3, 1]) / 64`). The input is zero-padded by `padding`

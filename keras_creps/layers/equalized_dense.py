@@ -15,6 +15,16 @@ from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 
 
+def _static_rows(x):
+    """Number of rows `prod(shape[:-1])` if statically known, else None."""
+    rows = 1
+    for dim in x.shape[:-1]:
+        if dim is None:
+            return None
+        rows *= dim
+    return rows
+
+
 @keras.saving.register_keras_serializable(package="keras_creps")
 class EqualizedDense(keras.layers.Layer):
     """Dense layer with equalized learning rate, as in StyleGAN.
@@ -98,11 +108,16 @@ class EqualizedDense(keras.layers.Layer):
 
     def call(self, inputs):
         # All supported activations are positively homogeneous, so the output
-        # gain folds into the (small) kernel and bias instead of costing a
-        # pass over the (large) output: act(x W + b) * g = act(x gW + gb).
+        # gain folds into the weight gain: act(x W + b) * g = act(x gW + gb).
         gain = default_gain(self.activation) if self.gain is None else self.gain
-        kernel = self.kernel * (self.weight_gain * gain)
-        y = dense_last_axis(inputs, kernel)  # [..., units]
+        scale = self.weight_gain * gain
+        rows = _static_rows(inputs)
+        if rows is not None and rows < self.in_features:
+            # Few rows (latents, labels): scaling the input is cheaper than
+            # materialising a scaled copy of a large kernel.
+            y = dense_last_axis(inputs * scale, self.kernel)  # [..., units]
+        else:
+            y = dense_last_axis(inputs, self.kernel * scale)  # [..., units]
         bias = None
         if self.bias is not None:
             bias_gain = self.lr_multiplier * gain

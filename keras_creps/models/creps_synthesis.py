@@ -219,8 +219,26 @@ class CREPSSynthesis(keras.layers.Layer):
         batch = ops.shape(ws)[0]
         rows = batched_coords(rows, batch, self.compute_dtype)
         cols = batched_coords(cols, batch, self.compute_dtype)
-        features = [self.fusion(r, c) for r, c in self.line_network(ws, rows, cols)]  # [N, H, W, b]
-        return self.pixel_network(features, ws[:, -1])
+        bilines = self.line_network(ws, rows, cols)
+        return self.render_rows([r for r, _ in bilines], [c for _, c in bilines], ws[:, -1])
+
+    def render_rows(self, row_lines, col_lines, w_last):
+        """Image rows from the line network's outputs: fusion + per-pixel network.
+
+        Pixels are independent, so any subset of rows (a band of a large
+        image) can be rendered on its own with the matching slices of
+        `row_lines`.
+
+        Args:
+            row_lines: list (one per block >= 8) of `[N, T, rank, b]`.
+            col_lines: list of `[N, W, rank, b]`.
+            w_last: `[N, w_dim]`, the refinement latent `ws[:, -1]`.
+
+        Returns:
+            `[N, T, W, img_channels]`.
+        """
+        features = [self.fusion(r, c) for r, c in zip(row_lines, col_lines)]  # [N, T, W, b]
+        return self.pixel_network(features, w_last)
 
     def points(self, ws, rows, cols):
         """Evaluates the image at `P` points `(rows[p], cols[p])`: `[N, P, img_channels]`."""
