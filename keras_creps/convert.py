@@ -74,6 +74,14 @@ def _load_official(what, state_dict, targets, ignored=lambda key: False):
         variable.assign(values[key].astype(variable.dtype))
 
 
+def _pop_required(kwargs, names, what):
+    """Pops the required official kwargs `names` (official -> ours) from `kwargs`."""
+    missing = [name for name in names if name not in kwargs]
+    if missing:
+        raise ValueError(f"Official {what} kwargs need {missing[0]!r}. Received: {sorted(kwargs)}")
+    return {ours: kwargs.pop(official) for official, ours in names.items()}
+
+
 # ----------------------------------------------------------------------------- generator
 
 
@@ -132,18 +140,11 @@ def official_generator_kwargs(official_kwargs):
     """
     kwargs = dict(official_kwargs)
     mapping = dict(kwargs.pop("mapping_kwargs", None) or {})
-    try:
-        out = {
-            "z_dim": kwargs.pop("z_dim"),
-            "c_dim": kwargs.pop("c_dim"),
-            "w_dim": kwargs.pop("w_dim"),
-            "resolution": kwargs.pop("img_resolution"),
-            "img_channels": kwargs.pop("img_channels"),
-        }
-    except KeyError as e:
-        raise ValueError(
-            f"Official generator kwargs need {e.args[0]!r}. Received: {sorted(official_kwargs)}"
-        ) from None
+    out = _pop_required(
+        kwargs,
+        {"z_dim": "z_dim", "c_dim": "c_dim", "w_dim": "w_dim", "img_resolution": "resolution", "img_channels": "img_channels"},
+        "generator",
+    )
     # Defaults of the official SynthesisNetwork / SynthesisBlock.
     out["channel_base"] = kwargs.pop("channel_base", 32768)
     out["channel_max"] = kwargs.pop("channel_max", 512)
@@ -257,16 +258,9 @@ def official_discriminator_kwargs(official_kwargs):
     block = dict(kwargs.pop("block_kwargs", None) or {})
     mapping = dict(kwargs.pop("mapping_kwargs", None) or {})
     epilogue = dict(kwargs.pop("epilogue_kwargs", None) or {})
-    try:
-        out = {
-            "c_dim": kwargs.pop("c_dim"),
-            "resolution": kwargs.pop("img_resolution"),
-            "img_channels": kwargs.pop("img_channels"),
-        }
-    except KeyError as e:
-        raise ValueError(
-            f"Official discriminator kwargs need {e.args[0]!r}. Received: {sorted(official_kwargs)}"
-        ) from None
+    out = _pop_required(
+        kwargs, {"c_dim": "c_dim", "img_resolution": "resolution", "img_channels": "img_channels"}, "discriminator"
+    )
     settings = {name: kwargs.pop(name, default) for name, default in _OFFICIAL_D_DEFAULTS.items()}
     if settings.pop("architecture") != "resnet":
         raise ValueError(

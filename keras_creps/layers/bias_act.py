@@ -72,6 +72,7 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
 
 def normalize_2nd_moment(x, epsilon=1e-8):
     """Scales each vector on the last axis to unit root-mean-square."""
+    x = ops.convert_to_tensor(x)
     return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + epsilon)
 
 
