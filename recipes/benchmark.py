@@ -38,7 +38,7 @@ flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
 flags.DEFINE_string("out", None, "Write the results as JSON here.")
 flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend; defaults to $KERAS_BACKEND or tensorflow.")
 flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
-flags.DEFINE_enum("jit_compile", "default", ["default", "true", "false"], "XLA: default = the generator's choice (JAX yes, TensorFlow no).")
+flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX.")
 flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
 flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the warm-up takes longer.")
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
@@ -90,12 +90,15 @@ def run_child(name):
     set_threads(backend, FLAGS.threads)
     import keras_creps
 
+    # Start the backend's runtime (JAX creates its XLA client lazily) so that
+    # "after imports" means ready to compute, as for an imported torch.
+    keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
     rss_import = rss_mb()
     spec = BENCH[name]
     keras.utils.set_random_seed(0)
     generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
-    generate = generator.make_generate_function(jit_compile={"default": None, "true": True, "false": False}[FLAGS.jit_compile])
+    generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile)
     size = int(spec["res"] * spec.get("scale", 1.0))
     coords = np.linspace(0, 1, size, dtype="float32")
     z = np.random.default_rng(0).standard_normal((spec["batch"], generator.z_dim)).astype("float32")
@@ -179,7 +182,7 @@ def run_parent(backend):
         "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
         "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
-        "timing_protocol": "fresh subprocess per config; build (keras.utils.set_random_seed(0)); compile; "
+        "timing_protocol": "fresh subprocess per config; import and start the backend runtime (RSS after imports); build (keras.utils.set_random_seed(0)); compile; "
                            "1 warm-up call; N timed calls of make_generate_function()(z) incl. mapping; "
                            "each call returns a NumPy array",
         "results": results,

@@ -146,7 +146,7 @@ class CREPSGenerator(keras.Model):
         """Renders `P` arbitrary points: `rows`, `cols` `[P]` or `[N, P]` -> `[N, P, C]`."""
         return self.synthesis.points(ws, rows, cols)
 
-    def make_generate_function(self, truncation_psi=1.0, truncation_cutoff=None, jit_compile=None, band_pixels=16384):
+    def make_generate_function(self, truncation_psi=1.0, truncation_cutoff=None, jit_compile=True, band_pixels=16384):
         """Returns a fast `generate(z, c=None, rows=None, cols=None) -> np.ndarray`.
 
         The line network runs once per sample; the per-pixel network then runs
@@ -154,17 +154,18 @@ class CREPSGenerator(keras.Model):
         at a time, into a NumPy output. Pixels are independent, so the
         result is the same as `synthesis` (up to float32 rounding), while the
         working memory is bounded by one band and the activations stay
-        cache-sized. Both parts are compiled: a `tf.function` graph on
-        TensorFlow (XLA if `jit_compile=True`), `jax.jit` over the variables
-        on JAX; PyTorch runs eagerly under `torch.inference_mode()`. Each new
-        output width (and band height) compiles once.
+        cache-sized. Both parts are compiled: `tf.function` with XLA on
+        TensorFlow, `jax.jit` over the variables on JAX; PyTorch runs eagerly
+        under `torch.inference_mode()`. Each new output width (and band
+        height) compiles once.
 
         Args:
             truncation_psi: float. Truncation applied by the mapping network.
             truncation_cutoff: int or None. Number of truncated latents.
-            jit_compile: bool or None. Use XLA. `None` (default) means XLA on
-                JAX and a plain graph on TensorFlow, whose oneDNN kernels are
-                about as fast here while XLA's runtime adds ~70 MB of memory.
+            jit_compile: bool. Use XLA. Defaults to `True`. On TensorFlow,
+                `False` runs a plain graph (oneDNN kernels): about 90 MB less
+                memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
+                CPU.
             band_pixels: int. Pixels in one band, over the whole batch.
                 Defaults to `16384`.
 
@@ -183,8 +184,6 @@ class CREPSGenerator(keras.Model):
             bilines = synthesis.line_network(ws, rows, cols)
             return [r for r, _ in bilines], [c for _, c in bilines], ws[:, -1]
 
-        if jit_compile is None:
-            jit_compile = keras.config.backend() != "tensorflow"
         line_fn = self._compile(lines, jit_compile)
         band_fn = self._compile(synthesis.render_rows, jit_compile)
 
