@@ -14,3 +14,5 @@ from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 
 __version__ = "0.1.0"
+
+__all__ = ["CREPSDiscriminator", "CREPSGenerator", "CREPSSynthesis", "layers"]

@@ -61,7 +61,7 @@ def _load_official(what, state_dict, targets, ignored=lambda key: False):
             f"{unknown[:10]}. Do the constructor kwargs match the checkpoint?"
         )
     values = {}
-    for key, (variable, transform, official_shape) in targets.items():
+    for key, (_, transform, official_shape) in targets.items():
         if key not in state_dict:
             raise ValueError(f"The state dict is missing {key!r} (expected official shape {official_shape}).")
         value = _as_numpy(state_dict[key])

@@ -52,7 +52,9 @@ def parse_seeds(text):
             else:
                 seeds.append(int(part))
         except ValueError:
-            raise ValueError(f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers")
+            raise ValueError(
+                f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers"
+            ) from None
     if not seeds or min(seeds) < 0 or max(seeds) >= 2**32:
         raise ValueError(f"bad --seeds {text!r}: seeds must be integers in [0, 2**32)")
     return seeds

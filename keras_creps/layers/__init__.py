@@ -13,3 +13,19 @@ from keras_creps.layers.minibatch_std import MinibatchStd
 from keras_creps.layers.modulated_dense import ModulatedDense
 from keras_creps.layers.pixel_decoder import PixelDecoder
 from keras_creps.layers.synthesis_block import SynthesisBlock
+
+__all__ = [
+    "Blur",
+    "BilineFusion",
+    "BilineInput",
+    "DiscriminatorBlock",
+    "DiscriminatorEpilogue",
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "MappingNetwork",
+    "MinibatchStd",
+    "ModulatedDense",
+    "PixelDecoder",
+    "SynthesisBlock",
+    "bias_act",
+]

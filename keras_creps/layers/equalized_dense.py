@@ -3,7 +3,6 @@
 import math
 
 import keras
-from keras import ops
 
 from keras_creps.layers.arguments import number
 from keras_creps.layers.arguments import positive_float

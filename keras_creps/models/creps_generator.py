@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_creps.layers.arguments import non_negative_int
 from keras_creps.layers.arguments import positive_int
