@@ -14,6 +14,15 @@ def native_coords(size):
     return np.linspace(0.0, 1.0, size, dtype="float32")
 
 
+def _padded(x, size, axis):
+    """`x` extended to `size` along `axis` by repeating its last entry (cropped later)."""
+    missing = size - x.shape[axis]
+    if missing <= 0:
+        return x
+    last = np.take(x, [-1], axis=axis)
+    return np.concatenate([x, np.repeat(last, missing, axis=axis)], axis=axis)
+
+
 @keras.saving.register_keras_serializable(package="keras_creps")
 class CREPSGenerator(keras.Model):
     """CREPS generator (Nguyen et al., CVPR 2023): a StyleGAN2-family generator
@@ -145,18 +154,28 @@ class CREPSGenerator(keras.Model):
         """Renders `P` arbitrary points: `rows`, `cols` `[P]` or `[N, P]` -> `[N, P, C]`."""
         return self.synthesis.points(ws, rows, cols)
 
-    def make_generate_function(self, truncation_psi=1.0, truncation_cutoff=None, jit_compile=True, band_pixels=16384):
-        """Returns a fast `generate(z, c=None, rows=None, cols=None) -> np.ndarray`.
+    def make_generate_function(
+        self, truncation_psi=1.0, truncation_cutoff=None, jit_compile=True, band_pixels=16384,
+        max_tile_width=1024, line_chunk=2048,
+    ):
+        """Returns a fast, memory-bounded `generate(z, c=None, rows=None, cols=None, sink=None)`.
 
-        The line network runs once per sample; the per-pixel network then runs
-        on horizontal bands of about `band_pixels` pixels (all samples), one band
-        at a time, into a NumPy output. Pixels are independent, so the
-        result is the same as `synthesis` (up to float32 rounding), while the
-        working memory is bounded by one band and the activations stay
-        cache-sized. Both parts are compiled: `tf.function` with XLA on
+        The line network runs once per sample (for very long coordinate
+        vectors, in chunks of `line_chunk` coordinates per axis); the
+        per-pixel network then runs on tiles of at most `max_tile_width`
+        columns and about `band_pixels` pixels (all samples), one tile at a
+        time. Pixels are independent, so the result is the same as
+        `synthesis` (up to float32 rounding), while the working memory is
+        bounded by one tile plus the (small) line outputs, and activations
+        stay cache-sized. Both parts are compiled: `tf.function` with XLA on
         TensorFlow, `jax.jit` over the variables on JAX; PyTorch runs eagerly
-        under `torch.inference_mode()`. Each new output width (and band
-        height) compiles once.
+        under `torch.inference_mode()`. Edge tiles are padded to the full
+        tile shape, so each output size compiles once.
+
+        `generate` returns a float32 NumPy array `[N, H, W, C]`, or, when a
+        `sink(row_start, col_start, tile)` callable is given, passes it each
+        `[N, h, w, C]` tile instead (e.g. to write a huge image
+        progressively) and returns None.
 
         Args:
             truncation_psi: float. Truncation applied by the mapping network.
@@ -165,8 +184,11 @@ class CREPSGenerator(keras.Model):
                 `False` runs a plain graph (oneDNN kernels): about 90 MB less
                 memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
                 CPU.
-            band_pixels: int. Pixels in one band, over the whole batch.
+            band_pixels: int. Pixels in one tile, over the whole batch.
                 Defaults to `16384`.
+            max_tile_width: int. Columns in one tile. Defaults to `1024`.
+            line_chunk: int. Coordinates per line-network call when an
+                image has more than that many rows + columns. Defaults to `2048`.
 
         Example:
         ```python
@@ -175,6 +197,9 @@ class CREPSGenerator(keras.Model):
         wide = generate(z, rows=np.linspace(0, 1, 256), cols=np.linspace(0, 1, 1024))
         ```
         """
+        for name, value in (("band_pixels", band_pixels), ("max_tile_width", max_tile_width), ("line_chunk", line_chunk)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
@@ -184,9 +209,34 @@ class CREPSGenerator(keras.Model):
             return [r for r, _ in bilines], [c for _, c in bilines], ws[:, -1]
 
         line_fn = self._compile(lines, jit_compile)
-        band_fn = self._compile(synthesis.render_rows, jit_compile)
+        tile_fn = self._compile(synthesis.render_rows, jit_compile)
 
-        def generate(z, c=None, rows=None, cols=None):
+        def to_numpy(values):
+            return [keras.ops.convert_to_numpy(v) for v in values]
+
+        def sample_lines(z, c, rows, cols):
+            """Line outputs of one sample: (row_lines, col_lines, w_last) as NumPy."""
+            if rows.shape[1] + cols.shape[1] <= line_chunk:
+                row_lines, col_lines, w_last = line_fn(z, c, rows, cols)
+                return to_numpy(row_lines), to_numpy(col_lines), keras.ops.convert_to_numpy(w_last)
+            # Rows and columns never mix in the line network: run each axis
+            # in fixed-size chunks (the other axis empty).
+            def axis_lines(coords, axis):
+                parts = []
+                for start in range(0, coords.shape[1], line_chunk):
+                    chunk = _padded(coords[:, start : start + line_chunk], line_chunk, axis=1)
+                    empty = coords[:, :0]
+                    out = line_fn(z, c, chunk, empty) if axis == 0 else line_fn(z, c, empty, chunk)
+                    parts.append(to_numpy(out[axis]))
+                    w_last = out[2]
+                valid = coords.shape[1]
+                return [np.concatenate([p[j] for p in parts], axis=1)[:, :valid] for j in range(len(parts[0]))], w_last
+
+            row_lines, w_last = axis_lines(rows, 0)
+            col_lines, _ = axis_lines(cols, 1)
+            return row_lines, col_lines, keras.ops.convert_to_numpy(w_last)
+
+        def generate(z, c=None, rows=None, cols=None, sink=None):
             z = np.asarray(z, dtype="float32")
             rows = grid if rows is None else np.asarray(rows, dtype="float32")
             cols = grid if cols is None else np.asarray(cols, dtype="float32")
@@ -194,29 +244,34 @@ class CREPSGenerator(keras.Model):
             rows = np.broadcast_to(rows, (batch, rows.shape[-1]))
             cols = np.broadcast_to(cols, (batch, cols.shape[-1]))
             c = None if c is None else np.asarray(c, dtype="float32")
-            # The line network runs one sample at a time (its activations are
-            # the largest tensors); its outputs are small.
+            # One sample at a time: the line network's activations are the
+            # largest tensors; its outputs are small.
             per_sample = [
-                line_fn(z[i : i + 1], None if c is None else c[i : i + 1], rows[i : i + 1], cols[i : i + 1])
+                sample_lines(z[i : i + 1], None if c is None else c[i : i + 1], rows[i : i + 1], cols[i : i + 1])
                 for i in range(batch)
             ]
-            def gather(get):
-                return np.concatenate([keras.ops.convert_to_numpy(get(out)) for out in per_sample])
+            row_lines = [np.concatenate(parts) for parts in zip(*[s[0] for s in per_sample])]
+            col_lines = [np.concatenate(parts) for parts in zip(*[s[1] for s in per_sample])]
+            w_last = np.concatenate([s[2] for s in per_sample])
 
-            num_blocks = len(per_sample[0][0])
-            row_lines = [gather(lambda out, j=j: out[0][j]) for j in range(num_blocks)]
-            col_lines = [gather(lambda out, j=j: out[1][j]) for j in range(num_blocks)]
-            w_last = gather(lambda out: out[2])
             height, width = rows.shape[1], cols.shape[1]
-            band = max(1, min(height, band_pixels // max(width * batch, 1)))
-            images = np.empty((batch, height, width, self.img_channels), dtype="float32")
-            for start in range(0, height, band):
-                stop = min(start + band, height)
-                parts = [r[:, start:stop] for r in row_lines]
-                if stop - start < band:  # keep one compiled band shape: pad, then crop
-                    parts = [np.concatenate([p, np.repeat(p[:, -1:], band - (stop - start), axis=1)], axis=1) for p in parts]
-                out = keras.ops.convert_to_numpy(band_fn(parts, col_lines, w_last))
-                images[:, start:stop] = out[:, : stop - start]
+            tile_width = min(width, max_tile_width)
+            band = max(1, min(height, band_pixels // (tile_width * batch)))
+            images = None
+            if sink is None:
+                images = np.empty((batch, height, width, self.img_channels), dtype="float32")
+
+                def sink(row_start, col_start, tile):
+                    images[:, row_start : row_start + tile.shape[1], col_start : col_start + tile.shape[2]] = tile
+
+            for col_start in range(0, width, tile_width):
+                col_stop = min(col_start + tile_width, width)
+                col_parts = [_padded(l[:, col_start:col_stop], tile_width, axis=1) for l in col_lines]
+                for row_start in range(0, height, band):
+                    row_stop = min(row_start + band, height)
+                    row_parts = [_padded(l[:, row_start:row_stop], band, axis=1) for l in row_lines]
+                    tile = keras.ops.convert_to_numpy(tile_fn(row_parts, col_parts, w_last))
+                    sink(row_start, col_start, tile[:, : row_stop - row_start, : col_stop - col_start])
             return images
 
         return generate

@@ -250,3 +250,25 @@ class TestGenerateFunction(TestCase):
             g.make_generate_function()(z, c), nchw_to_nhwc(arrays["out/img_G_call_scale1"]),
             label="creps_tiny_cond make_generate_function")
         assert native.shape == (3, 16, 16, 3)
+
+    def test_line_chunks_and_column_tiles(self):
+        arrays, _, g = official("creps_tiny")
+        ws_ref = arrays["out/ws"]
+        rows = np.linspace(0, 1, 19, dtype="float32")
+        cols = np.linspace(-0.2, 1.3, 23, dtype="float32")
+        # 19 + 23 > 16 coordinates: each axis runs alone in padded chunks of 16;
+        # tiles of 5 columns x 2 rows, edge tiles padded.
+        generate = g.make_generate_function(band_pixels=30, max_tile_width=5, line_chunk=16)
+        images = generate(arrays["in/z"], rows=rows, cols=cols)
+        expected = to_numpy(g.synthesis(ws_ref, rows, cols))
+        assert np.max(np.abs(images - expected)) <= 1e-5 * np.max(np.abs(expected))
+
+        tiles = []
+        assert generate(arrays["in/z"], rows=rows, cols=cols, sink=lambda r, c, t: tiles.append((r, c, t.shape))) is None
+        assert (0, 0, (3, 2, 5, 3)) in tiles and (18, 20, (3, 1, 3, 3)) in tiles
+        assert sum(t[1] * t[2] for _, _, t in tiles) == 19 * 23
+
+    def test_invalid_tiling_arguments(self):
+        _, _, g = official("creps_tiny")
+        with pytest.raises(ValueError, match="max_tile_width=0"):
+            g.make_generate_function(max_tile_width=0)
