@@ -4,5 +4,20 @@ from keras_creps.rendering.coords import axis_coords
 from keras_creps.rendering.coords import scale_coords
 from keras_creps.rendering.coords import view_coords
 from keras_creps.rendering.large_image import render_large_image
+from keras_creps.rendering.warps import affine_matrix
+from keras_creps.rendering.warps import affine_points
+from keras_creps.rendering.warps import field_points
+from keras_creps.rendering.warps import render_points_grid
+from keras_creps.rendering.warps import swirl_field
 
-__all__ = ["axis_coords", "render_large_image", "scale_coords", "view_coords"]
+__all__ = [
+    "affine_matrix",
+    "affine_points",
+    "axis_coords",
+    "field_points",
+    "render_large_image",
+    "render_points_grid",
+    "scale_coords",
+    "swirl_field",
+    "view_coords",
+]
