@@ -80,13 +80,12 @@ def render_large_image(generator, z, path, height, width=None, c=None, rows=None
         truncation_psi=truncation_psi, band_pixels=band_pixels, max_tile_width=tile)
     generate(z, c, rows, cols, sink=sink)
     out.flush()
-    if ext == ".npy":
-        del out
-        return path
-    from PIL import Image
+    if ext == ".png":
+        from PIL import Image
 
-    image = np.asarray(out)
-    Image.fromarray(image[..., 0] if channels == 1 else image).save(path)
-    del out, image
-    os.remove(raw_path)
+        image = np.asarray(out)
+        Image.fromarray(image[..., 0] if channels == 1 else image).save(path)
+    del out  # closes the memory map
+    if raw_path != path:
+        os.remove(raw_path)
     return path
