@@ -85,7 +85,6 @@ def render_large_image(generator, z, path, height, width=None, c=None, rows=None
 
         image = np.asarray(out)
         Image.fromarray(image[..., 0] if channels == 1 else image).save(path)
-    del out  # closes the memory map
     if raw_path != path:
         os.remove(raw_path)
     return path
