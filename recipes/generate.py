@@ -9,6 +9,9 @@ Examples:
     python recipes/generate.py --outdir out                         # seeds 0-3, native and 2x
     python recipes/generate.py --network g.keras --seeds 0,3,5-9 --trunc 0.7 --outdir out
     python recipes/generate.py --network g.keras --height 256 --width 640 --outdir out
+    python recipes/generate.py --network g.keras --rotate 30 --zoom 2 --translate 10,-5 --outdir out
+    python recipes/generate.py --network g.keras --seeds 3 --video zoom --frames 96 --outdir out
+    python recipes/generate.py --network g.keras --seeds 3 --height 16384 --outdir out   # tiled, into files
 """
 
 import glob
@@ -29,8 +32,16 @@ flags.DEFINE_integer("width", None, "Output columns.")
 flags.DEFINE_string("outdir", "out", "Where to write the PNG files.")
 flags.DEFINE_boolean("grid", True, "Also write a grid of all seeds per size.")
 flags.DEFINE_integer("random_init_resolution", 64, "Resolution of the random-init fallback generator.")
+flags.DEFINE_list("translate", ["0", "0"], "Shift the view by x,y native pixels (columns, rows).")
+flags.DEFINE_float("rotate", 0.0, "Rotate the content by this many degrees (counter-clockwise) about the view centre.")
+flags.DEFINE_float("zoom", 1.0, "Zoom into the view centre by this factor.")
+flags.DEFINE_enum("align", "corners", ["corners", "centers"], "Pixel alignment (corners = official).")
+flags.DEFINE_enum("video", None, ["zoom", "pan", "rotate"], "Also write an animation of the first seed.")
+flags.DEFINE_integer("frames", 48, "Frames of the --video animation.")
+flags.DEFINE_enum("video_format", "gif", ["gif", "webp"], "Animation file format.")
+flags.DEFINE_integer("max_untiled_pixels", 1 << 24, "Larger images are rendered tile by tile into files.")
 
-MAX_PIXELS = 1 << 26  # 64 Mpx per image untiled
+ABSURD_PIXELS = 1 << 34  # 17 Gpx: more than any disk here holds as PNG
 
 
 def fail(message):
@@ -82,8 +93,8 @@ def requested_sizes():
 def check_size(height, width):
     if height < 1 or width < 1:
         fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
-    if height * width > MAX_PIXELS:
-        fail(f"output size {height}x{width} is over {MAX_PIXELS} pixels; render it in tiles (issue: tiled rendering)")
+    if height * width > ABSURD_PIXELS:
+        fail(f"output size {height}x{width} is absurd: over {ABSURD_PIXELS} pixels")
 
 
 def output_sizes(requested, resolution):
@@ -153,7 +164,6 @@ def main(argv):
         fail(str(e))
     requested = requested_sizes()
     import numpy as np
-    from PIL import Image
 
     generator, label = load_generator()
     c = None
@@ -168,18 +178,111 @@ def main(argv):
         fail(f"--class {FLAGS.class_idx} given, but the generator is unconditional")
 
     z = np.stack([np.random.RandomState(s).randn(generator.z_dim) for s in seeds]).astype("float32")
-    generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
+    shift = parse_translate()
+    if FLAGS.zoom <= 0:
+        fail(f"bad --zoom {FLAGS.zoom}: must be positive")
+    if FLAGS.frames < 1 or FLAGS.frames > 10000:
+        fail(f"bad --frames {FLAGS.frames}: must be in [1, 10000]")
     os.makedirs(FLAGS.outdir, exist_ok=True)
+    renderer = Renderer(generator, z, c)
     for height, width in output_sizes(requested, generator.resolution):
-        rows = np.linspace(0, 1, height, dtype="float32")
-        cols = np.linspace(0, 1, width, dtype="float32")
-        images = to_uint8(np.asarray(generate(z, c, rows, cols)))
+        view = dict(center=view_center(generator.resolution, shift), zoom=FLAGS.zoom, rotate=FLAGS.rotate)
+        name = f"{height}x{width}"
+        if height * width > FLAGS.max_untiled_pixels:
+            if FLAGS.rotate:
+                fail(f"--rotate is not supported for tiled sizes; {name} is over --max_untiled_pixels")
+            print(f"{name} is over {FLAGS.max_untiled_pixels} pixels: rendering tile by tile into files")
+            for i, seed in enumerate(seeds):
+                path = renderer.tiled(i, height, width, view, os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{name}"))
+                print(f"wrote {path}")
+            continue
+        images = to_uint8(renderer.frame(height, width, **view))
         for seed, img in zip(seeds, images):
-            Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(
-                os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{height}x{width}.png"))
+            save_image(img, os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{name}.png"))
         if FLAGS.grid:
-            save_grid(images, os.path.join(FLAGS.outdir, f"{label}-grid-{height}x{width}.png"))
-        print(f"wrote {len(seeds)} images of {height}x{width} to {FLAGS.outdir}")
+            save_grid(images, os.path.join(FLAGS.outdir, f"{label}-grid-{name}.png"))
+        print(f"wrote {len(seeds)} images of {name} to {FLAGS.outdir}")
+    if FLAGS.video:
+        height, width = output_sizes(requested, generator.resolution)[0]
+        path = os.path.join(FLAGS.outdir, f"{label}-seed{seeds[0]:04d}-{FLAGS.video}.{FLAGS.video_format}")
+        write_video(renderer, height, width, view_center(generator.resolution, shift), path)
+        print(f"wrote {FLAGS.frames} frames to {path}")
+
+
+def parse_translate():
+    if len(FLAGS.translate) != 2:
+        fail(f"bad --translate {','.join(FLAGS.translate)!r}: expected x,y")
+    try:
+        return float(FLAGS.translate[0]), float(FLAGS.translate[1])
+    except ValueError:
+        fail(f"bad --translate {','.join(FLAGS.translate)!r}: expected two numbers x,y")
+
+
+def view_center(resolution, shift):
+    """View centre after shifting by `(x, y)` native pixels."""
+    pixel = 1.0 / max(resolution - 1, 1)
+    return 0.5 + shift[1] * pixel, 0.5 + shift[0] * pixel
+
+
+class Renderer:
+    """Renders views of the latents `z` (all seeds) or one seed, tiled or not."""
+
+    def __init__(self, generator, z, c):
+        self.generator, self.z, self.c = generator, z, c
+        self.generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
+
+    def frame(self, height, width, center, zoom, rotate, index=None):
+        """Float images `[N, H, W, C]` (or of seed `index`)."""
+        from keras_creps.rendering import affine_matrix
+        from keras_creps.rendering import affine_points
+        from keras_creps.rendering import render_points_grid
+        from keras_creps.rendering import view_coords
+
+        z = self.z if index is None else self.z[index : index + 1]
+        c = self.c if (index is None or self.c is None) else self.c[index : index + 1]
+        rows, cols = view_coords(height, width, center=center, zoom=zoom, align=FLAGS.align, keep_aspect=False)
+        if not rotate:
+            return self.generate(z, c, rows, cols)
+        ws = self.generator.mapping(z, c, truncation_psi=FLAGS.trunc)
+        points = affine_points(rows, cols, affine_matrix(rotate=rotate), center=center)
+        return render_points_grid(self.generator, ws, *points, height, width)
+
+    def tiled(self, index, height, width, view, stem):
+        from keras_creps.rendering import render_large_image
+        from keras_creps.rendering import view_coords
+        from keras_creps.rendering.large_image import PNG_MAX_PIXELS
+
+        rows, cols = view_coords(height, width, center=view["center"], zoom=view["zoom"], align=FLAGS.align,
+                                 keep_aspect=False)
+        path = stem + (".png" if height * width <= PNG_MAX_PIXELS else ".npy")
+        c = None if self.c is None else self.c[index : index + 1]
+        return render_large_image(self.generator, self.z[index : index + 1], path, height, width, c=c,
+                                  rows=rows, cols=cols, truncation_psi=FLAGS.trunc)
+
+
+def write_video(renderer, height, width, center, path):
+    """An animation of the first seed: a continuous zoom, a pan or a rotation."""
+    from PIL import Image
+
+    frames = []
+    for k in range(FLAGS.frames):
+        t = k / max(FLAGS.frames - 1, 1)
+        view = dict(center=center, zoom=FLAGS.zoom, rotate=FLAGS.rotate)
+        if FLAGS.video == "zoom":
+            view["zoom"] = FLAGS.zoom * 16.0**t  # exponential: constant apparent speed
+        elif FLAGS.video == "pan":
+            view["center"] = (center[0], center[1] + t)
+        else:
+            view["rotate"] = FLAGS.rotate + 360.0 * t
+        img = to_uint8(renderer.frame(height, width, index=0, **view))[0]
+        frames.append(Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, loop=0)
+
+
+def save_image(img, path):
+    from PIL import Image
+
+    Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(path)
 
 
 if __name__ == "__main__":

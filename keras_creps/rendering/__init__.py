@@ -1,5 +1,7 @@
 """Any-scale rendering: coordinate grids, views, tiled large images."""
 
+from keras_creps.rendering.consistency import psnr
+from keras_creps.rendering.consistency import scale_consistency
 from keras_creps.rendering.coords import axis_coords
 from keras_creps.rendering.coords import scale_coords
 from keras_creps.rendering.coords import view_coords
@@ -15,8 +17,10 @@ __all__ = [
     "affine_points",
     "axis_coords",
     "field_points",
+    "psnr",
     "render_large_image",
     "render_points_grid",
+    "scale_consistency",
     "scale_coords",
     "swirl_field",
     "view_coords",

@@ -75,3 +75,31 @@ def test_unreadable_network(tmp_path):
     bad.write_bytes(b"not a zip file")
     proc = run("--network", str(bad), "--outdir", str(tmp_path))
     assert proc.returncode == 2 and "could not be loaded" in proc.stderr
+
+
+def _png(path):
+    return np.asarray(Image.open(path)).astype(int)
+
+
+def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
+    common = ["--network", tiny_network, "--seeds", "5", "--class", "1", "--scales", "1", "--nogrid"]
+    plain, rot, moved, video, tiled = (tmp_path / d for d in ("plain", "rot", "moved", "video", "tiled"))
+    for args, out in (([], plain), (["--rotate", "90"], rot), (["--translate", "3,0"], moved),
+                      (["--video", "zoom", "--frames", "5"], video),
+                      (["--max_untiled_pixels", "100"], tiled)):
+        proc = run(*common, *args, "--outdir", str(out))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    base = _png(plain / "tiny-seed0005-16x16.png")
+    # The content turns counter-clockwise by a quarter: np.rot90 of the plain image.
+    assert np.abs(_png(rot / "tiny-seed0005-16x16.png") - np.rot90(base)).max() <= 1
+    # Moving the view 3 native pixels right shows the plain image shifted 3 pixels left.
+    assert np.abs(_png(moved / "tiny-seed0005-16x16.png")[:, :-3] - base[:, 3:]).max() <= 1
+    assert Image.open(video / "tiny-seed0005-zoom.gif").n_frames == 5
+    assert np.abs(_png(tiled / "tiny-seed0005-16x16.png") - base).max() <= 1
+
+
+def test_bad_view_flags(tiny_network, tmp_path):
+    proc = run("--network", tiny_network, "--class", "0", "--translate", "1,a", "--outdir", str(tmp_path))
+    assert proc.returncode == 2 and "bad --translate '1,a'" in proc.stderr.strip().splitlines()[-1]
+    proc = run("--network", tiny_network, "--class", "0", "--zoom", "-2", "--outdir", str(tmp_path))
+    assert proc.returncode == 2 and "bad --zoom -2.0" in proc.stderr.strip().splitlines()[-1]
