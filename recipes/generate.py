@@ -27,6 +27,9 @@ flags.DEFINE_string("seeds", "0-3", "Seeds, e.g. '0,3,5-9'.")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
 flags.DEFINE_integer("class_idx", None, "Class label for conditional generators.", short_name="class")
 flags.DEFINE_list("scales", ["1", "2"], "Render at these multiples of the native resolution (official --scale).")
+flags.DEFINE_integer("size", None, "Square output size (same as --height N --width N).")
+flags.DEFINE_float("scale", None, "Render at this multiple of the native resolution (official --scale).")
+flags.DEFINE_integer("tile", 1024, "Tile width for images rendered tile by tile.")
 flags.DEFINE_integer("height", None, "Output rows (overrides --scales; needs --width or uses it for both).")
 flags.DEFINE_integer("width", None, "Output columns.")
 flags.DEFINE_string("outdir", "out", "Where to write the PNG files.")
@@ -73,6 +76,14 @@ def parse_seeds(text):
 
 def requested_sizes():
     """Validated `[(height, width)]` or `[scale]` from the flags, before any model is loaded."""
+    if FLAGS.size is not None:
+        if FLAGS.height is not None or FLAGS.width is not None:
+            fail("give either --size or --height/--width, not both")
+        FLAGS.height = FLAGS.width = FLAGS.size
+    if FLAGS.scale is not None:
+        FLAGS.scales = [repr(FLAGS.scale)]
+    if FLAGS.tile < 1:
+        fail(f"bad --tile {FLAGS.tile}: must be a positive number of pixels")
     if FLAGS.height is not None or FLAGS.width is not None:
         height = FLAGS.height if FLAGS.height is not None else FLAGS.width
         width = FLAGS.width if FLAGS.width is not None else height
@@ -257,7 +268,7 @@ class Renderer:
         path = stem + (".png" if height * width <= PNG_MAX_PIXELS else ".npy")
         c = None if self.c is None else self.c[index : index + 1]
         return render_large_image(self.generator, self.z[index : index + 1], path, height, width, c=c,
-                                  rows=rows, cols=cols, truncation_psi=FLAGS.trunc)
+                                  rows=rows, cols=cols, truncation_psi=FLAGS.trunc, tile=FLAGS.tile)
 
 
 def write_video(renderer, height, width, center, path):

@@ -58,6 +58,9 @@ def test_height_width_and_reproducibility(tiny_network, tmp_path):
         (["--seeds", "a"], "bad --seeds 'a'"),
         (["--height", "0"], "bad output size 0x0"),
         (["--scales=-1"], "bad --scales value '-1'"),
+        (["--scale=-2"], "bad --scales value '-2.0'"),
+        (["--size", "8", "--height", "9"], "either --size or --height/--width"),
+        (["--tile", "0"], "bad --tile 0"),
         (["--network", "/nonexistent.keras"], "'/nonexistent.keras': no such file"),
         (["--class", "5"], "bad --class 5"),
         ([], "pass --class"),
@@ -86,7 +89,7 @@ def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
     plain, rot, moved, video, tiled = (tmp_path / d for d in ("plain", "rot", "moved", "video", "tiled"))
     for args, out in (([], plain), (["--rotate", "90"], rot), (["--translate", "3,0"], moved),
                       (["--video", "zoom", "--frames", "5"], video),
-                      (["--max_untiled_pixels", "100"], tiled)):
+                      (["--max_untiled_pixels", "100", "--tile", "7", "--size", "16", "--scales", "9"], tiled)):
         proc = run(*common, *args, "--outdir", str(out))
         assert proc.returncode == 0, proc.stderr[-2000:]
     base = _png(plain / "tiny-seed0005-16x16.png")
