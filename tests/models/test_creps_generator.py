@@ -272,3 +272,13 @@ class TestGenerateFunction(TestCase):
         _, _, g = official("creps_tiny")
         with pytest.raises(ValueError, match="max_tile_width=0"):
             g.make_generate_function(max_tile_width=0)
+
+    def test_tiles_match_the_untiled_render_to_1e6(self):
+        arrays, _, g = official("creps_small")
+        rows = np.linspace(0, 1, 96, dtype="float32")
+        cols = np.linspace(0, 1, 80, dtype="float32")
+        untiled = g.make_generate_function(band_pixels=1 << 30, max_tile_width=1 << 20)(arrays["in/z"], rows=rows, cols=cols)
+        tiled = g.make_generate_function(band_pixels=500, max_tile_width=16)(arrays["in/z"], rows=rows, cols=cols)
+        # Bitwise on TensorFlow, JAX and PyTorch here; the bound allows other BLAS blockings.
+        err = np.max(np.abs(tiled - untiled)) / np.max(np.abs(untiled))
+        self.assert_close_to_reference(tiled, untiled, tol=1e-6, label=f"tiles vs untiled (bitwise={err == 0})")
