@@ -147,15 +147,10 @@ def load_generator():
     return model, os.path.splitext(os.path.basename(path))[0]
 
 
-def to_uint8(images):
-    import numpy as np
-
-    return np.clip(np.rint(images * 127.5 + 128), 0, 255).astype(np.uint8)
-
-
 def save_grid(images, path):
     import numpy as np
-    from PIL import Image
+
+    from keras_creps.rendering.large_image import to_pil
 
     n, h, w, c = images.shape
     cols = int(np.ceil(np.sqrt(n)))
@@ -164,7 +159,7 @@ def save_grid(images, path):
     for i, img in enumerate(images):
         r, q = divmod(i, cols)
         grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
-    Image.fromarray(grid.squeeze(-1) if c == 1 else grid).save(path)
+    to_pil(grid).save(path)
 
 
 def main(argv):
@@ -175,6 +170,9 @@ def main(argv):
         fail(str(e))
     requested = requested_sizes()
     import numpy as np
+
+    from keras_creps.rendering.large_image import to_pil
+    from keras_creps.rendering.large_image import to_uint8
 
     generator, label = load_generator()
     c = None
@@ -209,7 +207,7 @@ def main(argv):
             continue
         images = to_uint8(renderer.frame(height, width, **view))
         for seed, img in zip(seeds, images):
-            save_image(img, os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{name}.png"))
+            to_pil(img).save(os.path.join(FLAGS.outdir, f"{label}-seed{seed:04d}-{name}.png"))
         if FLAGS.grid:
             save_grid(images, os.path.join(FLAGS.outdir, f"{label}-grid-{name}.png"))
         print(f"wrote {len(seeds)} images of {name} to {FLAGS.outdir}")
@@ -273,7 +271,8 @@ class Renderer:
 
 def write_video(renderer, height, width, center, path):
     """An animation of the first seed: a continuous zoom, a pan or a rotation."""
-    from PIL import Image
+    from keras_creps.rendering.large_image import to_pil
+    from keras_creps.rendering.large_image import to_uint8
 
     frames = []
     for k in range(FLAGS.frames):
@@ -286,14 +285,8 @@ def write_video(renderer, height, width, center, path):
         else:
             view["rotate"] = FLAGS.rotate + 360.0 * t
         img = to_uint8(renderer.frame(height, width, index=0, **view))[0]
-        frames.append(Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img))
+        frames.append(to_pil(img))
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, loop=0)
-
-
-def save_image(img, path):
-    from PIL import Image
-
-    Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(path)
 
 
 if __name__ == "__main__":

@@ -197,16 +197,16 @@ class CREPSGenerator(keras.Model):
         wide = generate(z, rows=np.linspace(0, 1, 256), cols=np.linspace(0, 1, 1024))
         ```
         """
-        for name, value in (("band_pixels", band_pixels), ("max_tile_width", max_tile_width), ("line_chunk", line_chunk)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        positive_int("band_pixels", band_pixels)
+        positive_int("max_tile_width", max_tile_width)
+        positive_int("line_chunk", line_chunk)
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
         def lines(z, c, rows, cols):
             ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-            bilines = synthesis.line_network(ws, rows, cols)
-            return [r for r, _ in bilines], [c for _, c in bilines], ws[:, -1]
+            row_lines, col_lines = synthesis.line_network(ws, rows, cols)
+            return row_lines, col_lines, ws[:, -1]
 
         line_fn = self._compile(lines, jit_compile)
         tile_fn = self._compile(synthesis.render_rows, jit_compile)

@@ -173,22 +173,24 @@ class CREPSSynthesis(keras.layers.Layer):
     def line_network(self, ws, rows, cols):
         """Runs the line network on `[N, H]` rows and `[N, W]` columns.
 
-        Returns one `(row_lines [N, H, rank, b], col_lines [N, W, rank, b])`
-        pair per block `>= 8`: the running bi-line after that block.
+        Returns `(row_lines, col_lines)`: lists with one entry per block
+        `>= 8`, the running bi-line after that block, split into its rows
+        `[N, H, rank, b]` and its columns `[N, W, rank, b]`.
         """
         row_x, col_x = self.biline_input(ws[:, 0], rows, cols)  # [N, H, D, C4], [N, W, D, C4]
         num_rows = ops.shape(row_x)[1]
         # Rows and columns share every line layer: one product over H + W lines.
         x = ops.concatenate([row_x, col_x], axis=1)  # [N, H + W, D, C4]
-        bilines = []
+        row_lines, col_lines = [], []
         biline = None
         for block, start in zip(self.line_blocks, self.block_w_start):
             x, out = block(x, ws[:, start : start + block.num_ws])
             if out is None:
                 continue
             biline = out if biline is None else biline + out  # [N, H + W, D, b]
-            bilines.append((biline[:, :num_rows], biline[:, num_rows:]))
-        return bilines
+            row_lines.append(biline[:, :num_rows])
+            col_lines.append(biline[:, num_rows:])
+        return row_lines, col_lines
 
     def pixel_network(self, features, w_last):
         """Decoders, head and refinement on fused features `[N, ..., b]` per block."""
@@ -219,8 +221,8 @@ class CREPSSynthesis(keras.layers.Layer):
         batch = ops.shape(ws)[0]
         rows = batched_coords(rows, batch, self.compute_dtype)
         cols = batched_coords(cols, batch, self.compute_dtype)
-        bilines = self.line_network(ws, rows, cols)
-        return self.render_rows([r for r, _ in bilines], [c for _, c in bilines], ws[:, -1])
+        row_lines, col_lines = self.line_network(ws, rows, cols)
+        return self.render_rows(row_lines, col_lines, ws[:, -1])
 
     def render_rows(self, row_lines, col_lines, w_last):
         """Image rows from the line network's outputs: fusion + per-pixel network.
@@ -251,7 +253,8 @@ class CREPSSynthesis(keras.layers.Layer):
                 f"`rows` and `cols` must list the same number of points. "
                 f"Received: {rows.shape[-1]} rows and {cols.shape[-1]} cols"
             )
-        features = [self.point_fusion(r, c) for r, c in self.line_network(ws, rows, cols)]  # [N, P, b]
+        row_lines, col_lines = self.line_network(ws, rows, cols)
+        features = [self.point_fusion(r, c) for r, c in zip(row_lines, col_lines)]  # [N, P, b]
         return self.pixel_network(features, ws[:, -1])
 
     def compute_output_shape(self, ws_shape, rows_shape, cols_shape):

@@ -15,13 +15,14 @@ column coordinate vectors:
 
 import numpy as np
 
+from keras_creps.layers.arguments import positive_int
+
 ALIGNMENTS = ("corners", "centers")
 MAX_AXIS = 1 << 24  # 16.7 M pixels per axis
 
 
 def _size(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    positive_int(name, int(value) if isinstance(value, np.integer) else value)
     if value > MAX_AXIS:
         raise ValueError(f"`{name}` is absurdly large (more than {MAX_AXIS} pixels). Received: {name}={value!r}")
     return int(value)

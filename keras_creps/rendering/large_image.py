@@ -14,6 +14,13 @@ def to_uint8(images):
     return np.clip(np.rint(images * 127.5 + 128), 0, 255).astype(np.uint8)
 
 
+def to_pil(image):
+    """A uint8 `[H, W, C]` array as a Pillow image (grayscale when `C == 1`)."""
+    from PIL import Image
+
+    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+
+
 def render_large_image(generator, z, path, height, width=None, c=None, rows=None, cols=None,
                        truncation_psi=1.0, tile=1024, band_pixels=1 << 18, progress=None):
     """Renders one `height x width` image tile by tile into `path`.
@@ -81,10 +88,7 @@ def render_large_image(generator, z, path, height, width=None, c=None, rows=None
     generate(z, c, rows, cols, sink=sink)
     out.flush()
     if ext == ".png":
-        from PIL import Image
-
-        image = np.asarray(out)
-        Image.fromarray(image[..., 0] if channels == 1 else image).save(path)
+        to_pil(np.asarray(out)).save(path)
     if raw_path != path:
         os.remove(raw_path)
     return path

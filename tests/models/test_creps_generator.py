@@ -88,7 +88,8 @@ class TestOfficialParity(TestCase):
         # official [N, C, n, 2*rank] = [rows slots | column slots]
         ours = np.concatenate([to_numpy(row_x), to_numpy(col_x)], axis=2).transpose(0, 3, 1, 2)
         self.assert_close_to_reference(ours, arrays["int/b4.input"], label=f"{name} int/b4.input")
-        bilines = s.line_network(ws, rows, rows)
+        row_lines, col_lines = s.line_network(ws, rows, rows)
+        bilines = list(zip(row_lines, col_lines))
         for res, (r, c) in zip(s.resolutions[1:], bilines):
             ours = np.concatenate([to_numpy(r), to_numpy(c)], axis=2).transpose(0, 3, 1, 2)
             self.assert_close_to_reference(ours, arrays[f"int/b{res}.biline"], label=f"{name} int/b{res}.biline")
