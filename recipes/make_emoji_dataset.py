@@ -7,8 +7,10 @@ of an image is the index of its Unicode emoji group (Smileys & Emotion,
 People & Body, ..., Flags; the "Component" group is left out) in the order the
 groups appear in `emoji-test.txt`.
 
-Emoji that the font cannot draw as one glyph (nothing drawn, or a sequence that
-falls apart into several glyphs) are skipped and counted. By default only the
+Emoji that the font cannot draw as one glyph (nothing drawn, a sequence that
+falls apart into several glyphs, or the font's unknown-flag placeholder) are
+skipped and listed, and so are emoji whose image equals that of an earlier one
+(e.g. the flags of Norway, Bouvet Island and Svalbard). By default only the
 default skin tone is kept (`--skin_tones=default`): the five toned copies of a
 people emoji differ only in colour, would make People & Body 59% of the set and
 double its size. `--skin_tones=all` keeps them.
@@ -185,12 +187,14 @@ def build_dataset(font_path, emoji_test_path, resolution, skin_tones="default", 
     """Renders the emoji; returns `(records, class_names, skipped)`.
 
     `records` is a list of `(archive_name, label, png_bytes, text, name)`; `skipped`
-    lists the `(text, name)` the font could not draw.
+    lists `(text, name, reason)` for each emoji left out because the font could not
+    draw it or because its image equals that of an earlier emoji (territories that
+    use their country's flag, "family" and "family: man, man, boy").
     """
     groups, entries = read_emoji_test(emoji_test_path)
     class_names = [g for g in groups if g not in EXCLUDED_GROUPS]
     renderer = EmojiRenderer(font_path, font_size, resolution)
-    records, skipped = [], []
+    records, skipped, first_with_pixels = [], [], {}
     for text, group, name in entries:
         if max_images is not None and len(records) >= max_images:
             break
@@ -198,8 +202,13 @@ def build_dataset(font_path, emoji_test_path, resolution, skin_tones="default", 
             continue
         image = renderer(text)
         if image is None:
-            skipped.append((text, name))
+            skipped.append((text, name, "the font draws no single glyph for it"))
             continue
+        pixels = image.tobytes()
+        if pixels in first_with_pixels:
+            skipped.append((text, name, f"same image as {first_with_pixels[pixels]!r}"))
+            continue
+        first_with_pixels[pixels] = name
         index = f"{len(records):08d}"
         records.append((f"{index[:5]}/img{index}.png", class_names.index(group), png_bytes(image), text, name))
     return records, class_names, skipped
@@ -257,9 +266,9 @@ def main(argv):
     print(f"emoji data: {FLAGS.emoji_test}")
     for label, (class_name, count) in enumerate(zip(class_names, counts)):
         print(f"  {label}  {class_name:<20} {count:5d}")
-    print(f"skipped (the font draws no glyph, several glyphs or its unknown-flag placeholder): {len(skipped)}")
-    for text, name in skipped:
-        print(f"    {' '.join(f'U+{ord(ch):04X}' for ch in text)}  {name}")
+    print(f"skipped: {len(skipped)}")
+    for text, name, reason in skipped:
+        print(f"    {' '.join(f'U+{ord(ch):04X}' for ch in text)}  {name}: {reason}")
     print(f"wrote {len(records)} images, {os.path.getsize(FLAGS.dest)} bytes -> {FLAGS.dest}")
 
 
