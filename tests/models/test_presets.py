@@ -1,0 +1,303 @@
+"""Presets: round trips, metadata, atomic writes, clear errors, loading on another backend."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from test_case import TestCase
+from test_case import to_numpy
+
+import keras_creps
+from keras_creps import CREPSDiscriminator
+from keras_creps import CREPSGenerator
+from keras_creps.models import presets
+from keras_creps.models.presets import from_preset
+from keras_creps.models.presets import list_presets
+from keras_creps.models.presets import load_discriminator
+from keras_creps.models.presets import load_generator
+from keras_creps.models.presets import load_metadata
+from keras_creps.models.presets import save_to_preset
+
+TINY_G = {"resolution": 8, "z_dim": 8, "w_dim": 8, "c_dim": 2, "channel_base": 64, "channel_max": 16,
+          "biline_channels": 4, "mapping_layers": 1}
+TINY_D = {"resolution": 8, "c_dim": 2, "channel_base": 64, "channel_max": 16, "mapping_layers": 1}
+PRESET_FILES = ["README.md", "config.json", "metadata.json", "model.weights.h5"]
+
+
+def tiny_generator(seed=0):
+    keras.utils.set_random_seed(seed)
+    return CREPSGenerator(**TINY_G)
+
+
+def inputs(seed=0):
+    rng = np.random.RandomState(seed)
+    z = rng.randn(3, TINY_G["z_dim"]).astype("float32")
+    c = np.eye(2, dtype="float32")[[0, 1, 1]]
+    return z, c
+
+
+_COMPILED = {}
+
+
+def forward(model, *args, **kwargs):
+    """`model(*args, **kwargs)` as NumPy. On JAX, through one `jax.jit` per
+    architecture (much cheaper than compiling every eager op of a first call);
+    models of the same config share it, each with its own variables."""
+    if keras.config.backend() != "jax":
+        return to_numpy(model(*args, **kwargs))
+    import jax
+
+    config = {k: v for k, v in model.get_config().items() if k != "name"}
+    key = (type(model).__name__, json.dumps(config, sort_keys=True), json.dumps(kwargs, sort_keys=True))
+    if key not in _COMPILED:
+        _COMPILED[key] = jax.jit(lambda tv, ntv, *a: model.stateless_call(tv, ntv, *a, **kwargs)[0])
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    return to_numpy(_COMPILED[key](trainable, non_trainable, *args))
+
+
+def render(generator):
+    z, c = inputs()
+    return forward(generator, z, c, truncation_psi=0.7)
+
+
+def assert_same_weights(a, b):
+    assert [v.path for v in a.weights] == [v.path for v in b.weights]
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(to_numpy(x), to_numpy(y), err_msg=x.path)
+
+
+def leftovers(parent):
+    return [p.name for p in Path(parent).iterdir() if p.name.startswith(".")]
+
+
+class TestRoundTrip(TestCase):
+    def test_generator_bitwise(self, tmp_path):
+        generator = tiny_generator()
+        # Move w_avg away from its initial zeros: non-trainable state must survive too.
+        generator.mapping.w_avg.assign(np.full(TINY_G["w_dim"], 0.25, "float32"))
+        path = generator.save_to_preset(tmp_path / "g")
+        assert sorted(os.listdir(path)) == PRESET_FILES
+        restored = CREPSGenerator.from_preset(path)
+        assert type(restored) is CREPSGenerator
+        assert restored.get_config() == generator.get_config()
+        assert_same_weights(restored, generator)
+        np.testing.assert_array_equal(render(restored), render(generator))
+
+    def test_discriminator_bitwise(self, tmp_path):
+        keras.utils.set_random_seed(3)
+        discriminator = CREPSDiscriminator(**TINY_D)
+        discriminator.save_to_preset(tmp_path / "d", metadata={"description": "tiny D"})
+        restored = CREPSDiscriminator.from_preset(tmp_path / "d")
+        images = np.random.RandomState(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+        c = np.eye(2, dtype="float32")
+        assert restored.get_config() == discriminator.get_config()
+        np.testing.assert_array_equal(forward(restored, images, c), forward(discriminator, images, c))
+        assert_same_weights(load_discriminator(tmp_path / "d"), discriminator)
+        assert "CREPSDiscriminator.from_preset" in (tmp_path / "d" / "README.md").read_text()
+
+    def test_config_is_keras_serialized_and_loads_without_weights(self, tmp_path):
+        tiny_generator().save_to_preset(tmp_path / "g")
+        config = json.loads((tmp_path / "g" / "config.json").read_text())
+        assert config["class_name"] == "CREPSGenerator"
+        assert config["registered_name"] == "keras_creps>CREPSGenerator"
+        assert config["config"]["resolution"] == TINY_G["resolution"]
+        fresh = from_preset(tmp_path / "g", load_weights=False)
+        assert fresh.get_config()["z_dim"] == TINY_G["z_dim"]
+
+    def test_wrong_class(self, tmp_path):
+        CREPSDiscriminator(**TINY_D).save_to_preset(tmp_path / "d")
+        with pytest.raises(ValueError, match="holds a CREPSDiscriminator, not a CREPSGenerator"):
+            CREPSGenerator.from_preset(tmp_path / "d")
+        with pytest.raises(ValueError, match="not a CREPSGenerator"):
+            load_generator(tmp_path / "d")
+
+
+class TestMetadata(TestCase):
+    def test_round_trip(self, tmp_path):
+        user = {
+            "description": "A tiny test generator.",
+            "training_data": "emoji 8x8 (tests)",
+            "kimg": np.int64(12),
+            "metrics": {"fid50k_full": np.float32(12.5), "eq_t": [1, 2]},
+            "license": "Apache-2.0",
+            "backend": "not overridable",
+        }
+        save_to_preset(tiny_generator(), tmp_path / "g", metadata=user)
+        metadata = load_metadata(tmp_path / "g")
+        assert metadata["backend"] == keras.config.backend()
+        assert metadata["keras_version"] == keras.version()
+        assert metadata["keras_creps_version"] == keras_creps.__version__
+        assert metadata["class_name"] == "CREPSGenerator"
+        assert metadata["parameter_count"] == tiny_generator().count_params()
+        assert "T" in metadata["date_saved"]
+        assert metadata["kimg"] == 12 and metadata["metrics"] == {"fid50k_full": 12.5, "eq_t": [1, 2]}
+        assert metadata["license"] == "Apache-2.0" and metadata["training_data"] == "emoji 8x8 (tests)"
+        card = (tmp_path / "g" / "README.md").read_text()
+        for text in ("# g", "A tiny test generator.", "emoji 8x8 (tests)", "| fid50k_full | 12.5 |",
+                     "Apache-2.0", 'CREPSGenerator.from_preset("g")'):
+            assert text in card
+
+    def test_bad_metadata(self, tmp_path):
+        with pytest.raises(ValueError, match=r"metadata\['bad'\]"):
+            save_to_preset(tiny_generator(), tmp_path / "g", metadata={"bad": object()})
+        with pytest.raises(TypeError, match="must be a dict"):
+            save_to_preset(tiny_generator(), tmp_path / "g", metadata=["not", "a", "dict"])
+        assert not (tmp_path / "g").exists() and leftovers(tmp_path) == []
+
+
+class TestAtomicWrites(TestCase):
+    def test_replaces_a_preset_and_keeps_other_files(self, tmp_path):
+        save_to_preset(tiny_generator(0), tmp_path / "g")
+        (tmp_path / "g" / "samples.png").write_bytes(b"png")
+        second = tiny_generator(1)
+        save_to_preset(second, tmp_path / "g", metadata={"kimg": 2})
+        assert sorted(os.listdir(tmp_path / "g")) == sorted(PRESET_FILES + ["samples.png"])
+        assert load_metadata(tmp_path / "g")["kimg"] == 2
+        assert_same_weights(from_preset(tmp_path / "g"), second)
+        assert leftovers(tmp_path) == []
+
+    def test_refuses_a_non_preset_directory(self, tmp_path):
+        target = tmp_path / "photos"
+        target.mkdir()
+        (target / "holiday.jpg").write_bytes(b"jpg")
+        with pytest.raises(ValueError, match="Refusing to overwrite .*photos"):
+            save_to_preset(tiny_generator(), target)
+        assert os.listdir(target) == ["holiday.jpg"]
+        (tmp_path / "file").write_text("x")
+        with pytest.raises(ValueError, match="is not a directory"):
+            save_to_preset(tiny_generator(), tmp_path / "file")
+        assert leftovers(tmp_path) == []
+
+    def test_empty_directory_and_new_parents(self, tmp_path):
+        (tmp_path / "empty").mkdir()
+        save_to_preset(tiny_generator(), tmp_path / "empty")
+        save_to_preset(tiny_generator(), tmp_path / "a" / "b" / "g")
+        assert list_presets(tmp_path) == ["empty"] and list_presets(tmp_path / "a" / "b") == ["g"]
+
+    def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch):
+        def broken(*args, **kwargs):
+            raise OSError("disk full")
+
+        generator = tiny_generator()
+        save_to_preset(generator, tmp_path / "g", metadata={"kimg": 1})
+        monkeypatch.setattr(generator, "save_weights", broken)
+        with pytest.raises(OSError, match="disk full"):
+            save_to_preset(generator, tmp_path / "g", metadata={"kimg": 2})
+        assert load_metadata(tmp_path / "g")["kimg"] == 1  # the old preset is untouched
+        assert leftovers(tmp_path) == []
+
+
+class TestErrors(TestCase):
+    @pytest.mark.parametrize("missing", ["config.json", "model.weights.h5"])
+    def test_missing_file_is_named(self, tmp_path, missing):
+        save_to_preset(tiny_generator(), tmp_path / "g")
+        (tmp_path / "g" / missing).unlink()
+        with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'g'}.* has no {missing}"):
+            from_preset(tmp_path / "g")
+
+    def test_nothing_there(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="nowhere"):
+            from_preset(tmp_path / "nowhere")
+        with pytest.raises(FileNotFoundError, match="nowhere"):
+            load_generator(str(tmp_path / "nowhere"))
+
+    def test_bad_config(self, tmp_path):
+        save_to_preset(tiny_generator(), tmp_path / "g")
+        (tmp_path / "g" / "config.json").write_text("{not json")
+        with pytest.raises(ValueError, match="config.json.* is not valid JSON"):
+            from_preset(tmp_path / "g")
+        (tmp_path / "g" / "config.json").write_text('{"resolution": 8}')
+        with pytest.raises(ValueError, match="not a Keras serialized config"):
+            from_preset(tmp_path / "g")
+
+
+class TestLoadGenerator(TestCase):
+    def test_keras_file_preset_and_run_directories(self, tmp_path):
+        generator = tiny_generator()
+        expected = render(generator)
+        (tmp_path / "run1").mkdir()
+        generator.save(tmp_path / "run1" / "generator.keras")
+        generator.save_to_preset(tmp_path / "run2" / "preset")
+        for path in (tmp_path / "run1" / "generator.keras", tmp_path / "run1",
+                     tmp_path / "run2" / "preset", tmp_path / "run2"):
+            loaded = load_generator(path)
+            assert isinstance(loaded, CREPSGenerator), path
+            np.testing.assert_array_equal(render(loaded), expected)
+
+    def test_ambiguous_or_empty_directories(self, tmp_path):
+        generator = tiny_generator()
+        (tmp_path / "two").mkdir()
+        generator.save(tmp_path / "two" / "a.keras")
+        generator.save_to_preset(tmp_path / "two" / "b")
+        with pytest.raises(ValueError, match=r"holds 2 presets / .keras files \(found: a.keras, b\)"):
+            load_generator(tmp_path / "two")
+        (tmp_path / "none").mkdir()
+        (tmp_path / "none" / "notes.txt").write_text("x")
+        with pytest.raises(ValueError, match="holds 0 presets"):
+            load_generator(tmp_path / "none")
+        with pytest.raises(ValueError, match="neither a preset directory nor a .keras file"):
+            load_generator(tmp_path / "none" / "notes.txt")
+
+    def test_names_in_saved_models(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(presets, "SAVED_MODELS_DIR", tmp_path)
+        generator = tiny_generator()
+        generator.save_to_preset(tmp_path / "demo")
+        CREPSDiscriminator(**TINY_D).save_to_preset(tmp_path / "demo_d")
+        generator.save(tmp_path / "old.keras")
+        (tmp_path / ".demo.1234.tmp").mkdir()  # an interrupted write is not a preset
+        assert list_presets() == ["demo", "demo_d"]
+        expected = render(generator)
+        np.testing.assert_array_equal(render(CREPSGenerator.from_preset("demo")), expected)
+        np.testing.assert_array_equal(render(load_generator("demo")), expected)
+        np.testing.assert_array_equal(render(load_generator("old.keras")), expected)
+        with pytest.raises(FileNotFoundError, match=r"'nope'.*demo, demo_d"):
+            load_generator("nope")
+
+    def test_default_saved_models_dir(self):
+        assert presets.SAVED_MODELS_DIR == Path(keras_creps.__file__).resolve().parents[1] / "saved_models"
+        assert isinstance(list_presets(), list)
+
+
+SAVE_ON_TENSORFLOW = textwrap.dedent(
+    """
+    import sys
+    import keras
+    import numpy as np
+    from keras_creps import CREPSGenerator
+
+    keras.utils.set_random_seed(5)
+    generator = CREPSGenerator(**{kwargs!r})
+    generator.save_to_preset(sys.argv[1], metadata={{"description": "saved on TensorFlow"}})
+    z = np.random.RandomState(0).randn(3, generator.z_dim).astype("float32")
+    c = np.eye(2, dtype="float32")[[0, 1, 1]]
+    np.savez(sys.argv[2], images=keras.ops.convert_to_numpy(generator(z, c, truncation_psi=0.7)),
+             **{{v.path: keras.ops.convert_to_numpy(v) for v in generator.weights}})
+    """
+)
+
+
+def test_preset_saved_on_tensorflow_loads_here(tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    script = SAVE_ON_TENSORFLOW.format(kwargs=TINY_G)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "g"), str(tmp_path / "ref.npz")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_metadata(tmp_path / "g")["backend"] == "tensorflow"
+    reference = dict(np.load(tmp_path / "ref.npz"))
+    generator = load_generator(tmp_path / "g")
+    for v in generator.weights:  # every variable bit for bit
+        np.testing.assert_array_equal(to_numpy(v), reference[v.path], err_msg=v.path)
+    images = render(generator)
+    if keras.config.backend() == "tensorflow":
+        np.testing.assert_array_equal(images, reference["images"])
+    else:  # same weights, another backend's kernels: float32 rounding only
+        np.testing.assert_allclose(images, reference["images"], rtol=0, atol=1e-5)
