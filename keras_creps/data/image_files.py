@@ -194,6 +194,17 @@ class ImageFacts:
         self.reason = reason
 
 
+def pil_error_reason(error):
+    """A short reason for an exception Pillow raised while opening or decoding a file."""
+    from PIL import Image
+
+    if isinstance(error, Image.UnidentifiedImageError):
+        return "not an image"
+    if isinstance(error, Image.DecompressionBombError):
+        return f"too large: {error}"
+    return f"truncated or corrupt: {error}"
+
+
 def inspect_image(name, read):
     """Decodes one image fully with Pillow and says whether the pipeline can use it.
 
@@ -233,12 +244,8 @@ def inspect_image(name, read):
                         name,
                         reason=f"transparent pixels (mode {mode}); flatten it with recipes/dataset_tool.py",
                     )
-    except Image.UnidentifiedImageError:
-        return ImageFacts(name, reason="not an image")
-    except Image.DecompressionBombError as e:
-        return ImageFacts(name, reason=f"too large: {e}")
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        return ImageFacts(name, reason=f"truncated or corrupt: {e}")
+    except Exception as e:  # noqa: BLE001 - whatever a decoder raises, the file is bad
+        return ImageFacts(name, reason=pil_error_reason(e))
     return ImageFacts(name, width, height, mode, gray=mode in GRAY_MODES)
 
 

@@ -391,7 +391,7 @@ class _TFRecordPlan(_RecordPlan):
                 files = files.repeat()
             records = files.interleave(
                 tf.data.TFRecordDataset,
-                cycle_length=min(4, len(self.files)),
+                cycle_length=min(4, len(self.files)) if shuffle else 1,
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True,
             )

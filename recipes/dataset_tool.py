@@ -1,0 +1,75 @@
+r"""Convert an image folder or ZIP into a training dataset: a StyleGAN ZIP or TFRecord shards.
+
+The output is read by `keras_creps.data.make_dataset` (and a `.zip` by the
+official CREPS / StyleGAN training code too). Images are written as PNG named
+`00000/img00000000.png`, ... in sorted source order; labels go into
+`dataset.json` (ZIP) or into the records plus `metadata.json` (TFRecord).
+Unusable files are skipped and listed at the end.
+
+Examples:
+    python recipes/dataset_tool.py --source raw_faces/ --dest faces64.zip --resolution 64
+    python recipes/dataset_tool.py --source faces64.zip --dest faces64_tfrecords/ --shard_size 4096
+    python recipes/dataset_tool.py --source by_class/ --dest classes.zip --labels folders --resolution 32
+"""
+
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("source", None, "Image folder (searched recursively) or a .zip.")
+flags.DEFINE_string("dest", None, "Output: a path ending in .zip (StyleGAN ZIP), else a directory of TFRecord shards.")
+flags.DEFINE_integer("resolution", None, "Center-crop to square and resize (Lanczos) to this power of two.")
+flags.DEFINE_integer("max_images", None, "Write at most this many images.")
+flags.DEFINE_integer("shard_size", 1024, "Images per TFRecord shard.")
+flags.DEFINE_enum(
+    "labels", "auto", ["auto", "none", "json", "folders"],
+    "auto: the source's dataset.json if it has labels; json: require them; "
+    "folders: class = top-level sub-folder name; none: no labels.",
+)
+flags.DEFINE_enum("channels", "auto", ["auto", "1", "3"], "Output channels; auto: 1 if every image is grayscale.")
+flags.DEFINE_string("background", "white", "Colour under transparent pixels (a Pillow colour name or #rrggbb).")
+flags.DEFINE_integer("compress_level", 0, "PNG compression level 0-9 (0: fastest to decode, as the official tool).")
+
+
+def fail(message):
+    print(f"dataset_tool.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv):
+    if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}")
+    if not FLAGS.source:
+        fail("pass --source (an image folder or a .zip)")
+    if not FLAGS.dest:
+        fail("pass --dest (a .zip, or a directory for TFRecord shards)")
+    from keras_creps.data.writer import write_dataset
+
+    try:
+        result = write_dataset(
+            FLAGS.source,
+            FLAGS.dest,
+            resolution=FLAGS.resolution,
+            channels=None if FLAGS.channels == "auto" else int(FLAGS.channels),
+            max_images=FLAGS.max_images,
+            shard_size=FLAGS.shard_size,
+            labels=FLAGS.labels,
+            background=FLAGS.background,
+            compress_level=FLAGS.compress_level,
+        )
+    except ValueError as e:
+        fail(str(e).replace("\n", " | "))
+    report = result["report"]
+    if result["class_names"]:
+        print("classes (label index: sub-folder):")
+        for index, name in enumerate(result["class_names"]):
+            print(f"  {index}: {name}")
+    size = result["resolution"]
+    labels = f"{result['label_kind']} labels, c_dim={result['c_dim']}" if result["label_kind"] else "no labels"
+    print(f"wrote {result['num_images']} images ({size}x{size}x{result['channels']}, {labels}) to {FLAGS.dest}")
+    print(report.summary(max_names=20))
+
+
+if __name__ == "__main__":
+    app.run(main)
