@@ -1,12 +1,17 @@
 r"""Render images from a CREPS generator at any size.
 
-Renders one PNG per seed and per size, plus a grid per size. Without
-`--network`, it uses the newest `.keras` generator in `saved_models/`; if
-there is none it builds a randomly initialised generator and says so (its
-images are noise, and their file names say `random-init`).
+Renders one PNG per seed and per size, plus a grid per size. `--network`
+takes a preset directory (`config.json`, `model.weights.h5`,
+`metadata.json`), the name of a preset in `saved_models/`, a `.keras` file,
+or a directory holding exactly one of them. Without `--network`, it uses the
+newest preset or `.keras` generator in `saved_models/`; only if there is none
+it builds a randomly initialised generator and says so (its images are
+noise, and their file names say `random-init`).
 
 Examples:
     python recipes/generate.py --outdir out                         # seeds 0-3, native and 2x
+    python recipes/generate.py --network saved_models/my_preset --outdir out
+    python recipes/generate.py --network my_preset --outdir out     # a preset in saved_models/
     python recipes/generate.py --network g.keras --seeds 0,3,5-9 --trunc 0.7 --outdir out
     python recipes/generate.py --network g.keras --height 256 --width 640 --outdir out
     python recipes/generate.py --network g.keras --rotate 30 --zoom 2 --translate 10,-5 --outdir out
@@ -14,7 +19,6 @@ Examples:
     python recipes/generate.py --network g.keras --seeds 3 --height 16384 --outdir out   # tiled, into files
 """
 
-import glob
 import os
 import sys
 
@@ -22,7 +26,11 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("network", None, "A saved generator (.keras). Default: newest in saved_models/, else random init.")
+flags.DEFINE_string(
+    "network", None,
+    "A preset directory, a preset name in --saved_models, a .keras file, or a directory holding one of them. "
+    "Default: the newest preset or .keras file in --saved_models, else a random init.")
+flags.DEFINE_string("saved_models", None, "Where named and default generators are looked up. Default: saved_models/.")
 flags.DEFINE_string("seeds", "0-3", "Seeds, e.g. '0,3,5-9'.")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
 flags.DEFINE_integer("class_idx", None, "Class label for conditional generators.", short_name="class")
@@ -120,31 +128,49 @@ def output_sizes(requested, resolution):
     return sizes
 
 
+def newest_saved_model(directory):
+    """The newest preset or `.keras` file directly in `directory`, or None."""
+    from keras_creps.models import presets
+
+    if not os.path.isdir(directory):
+        return None
+    candidates = [os.path.join(directory, name, presets.WEIGHTS_FILE) for name in presets.list_presets(directory)]
+    candidates += [os.path.join(directory, name) for name in os.listdir(directory)
+                   if name.endswith(".keras") and not name.startswith(".") and os.path.isfile(os.path.join(directory, name))]
+    if not candidates:
+        return None
+    newest = max(candidates, key=os.path.getmtime)
+    return os.path.dirname(newest) if newest.endswith(presets.WEIGHTS_FILE) else newest
+
+
 def load_generator():
     import keras
 
     import keras_creps
+    from keras_creps.models import presets
 
+    saved_models = FLAGS.saved_models or str(presets.SAVED_MODELS_DIR)
     path = FLAGS.network
     if path is None:
-        candidates = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "saved_models", "*.keras")), key=os.path.getmtime)
-        path = candidates[-1] if candidates else None
-    if path is None:
-        print("generate.py: no trained model in saved_models/ and no --network: using a RANDOMLY INITIALISED "
-              f"generator at {FLAGS.random_init_resolution}px; its images are noise.")
-        keras.utils.set_random_seed(0)
-        generator = keras_creps.CREPSGenerator(
-            resolution=FLAGS.random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
-        return generator, "random-init"
-    if not os.path.isfile(path):
-        fail(f"--network {path!r}: no such file")
+        path = newest_saved_model(saved_models)
+        if path is None:
+            print(f"generate.py: no trained model in {saved_models} and no --network: using a RANDOMLY INITIALISED "
+                  f"generator at {FLAGS.random_init_resolution}px; its images are noise.")
+            keras.utils.set_random_seed(0)
+            generator = keras_creps.CREPSGenerator(
+                resolution=FLAGS.random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
+            return generator, "random-init"
+        print(f"generate.py: using {path} (the newest in {saved_models})")
+    elif not os.path.exists(path):
+        named = os.path.join(saved_models, path)
+        if os.sep in path or "/" in path or not os.path.exists(named):
+            fail(f"--network {path!r}: no such file, directory or preset in {saved_models}")
+        path = named
     try:
-        model = keras.saving.load_model(path)
-    except Exception as e:  # noqa: BLE001 - report any unreadable file in one line
+        generator = presets.load_generator(path)
+    except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
         fail(f"--network {path!r} could not be loaded: {type(e).__name__}: {e}")
-    if not isinstance(model, keras_creps.CREPSGenerator):
-        fail(f"--network {path!r} holds a {type(model).__name__}, not a CREPSGenerator")
-    return model, os.path.splitext(os.path.basename(path))[0]
+    return generator, os.path.basename(os.path.normpath(path)).removesuffix(".keras")
 
 
 def save_grid(images, path):

@@ -106,3 +106,37 @@ def test_bad_view_flags(tiny_network, tmp_path):
     assert proc.returncode == 2 and "bad --translate '1,a'" in proc.stderr.strip().splitlines()[-1]
     proc = run("--network", tiny_network, "--class", "0", "--zoom", "-2", "--outdir", str(tmp_path))
     assert proc.returncode == 2 and "bad --zoom -2.0" in proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    """A saved_models/ directory with a preset `demo` and an older `old.keras`."""
+    from keras_creps import CREPSGenerator
+
+    directory = tmp_path_factory.mktemp("saved_models")
+    keras.utils.set_random_seed(2)
+    g = CREPSGenerator(resolution=8, z_dim=8, w_dim=8, channel_base=64, channel_max=16, biline_channels=4,
+                       mapping_layers=1)
+    g.save(directory / "old.keras")
+    os.utime(directory / "old.keras", (1e9, 1e9))
+    g.save_to_preset(directory / "demo", metadata={"description": "generate.py test preset"})
+    return directory
+
+
+def test_presets_by_default_and_by_name(saved_models, tmp_path):
+    common = ["--saved_models", str(saved_models), "--seeds", "1", "--scales", "1", "--nogrid"]
+    proc = run(*common, "--outdir", str(tmp_path / "default"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "demo" in proc.stdout and "RANDOM" not in proc.stdout
+    proc = run(*common, "--network", "demo", "--outdir", str(tmp_path / "named"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    by_name = _png(tmp_path / "named" / "demo-seed0001-8x8.png")
+    np.testing.assert_array_equal(_png(tmp_path / "default" / "demo-seed0001-8x8.png"), by_name)
+
+
+def test_random_init_only_without_any_saved_model(tmp_path):
+    proc = run("--saved_models", str(tmp_path / "empty"), "--seeds", "0", "--scales", "1", "--nogrid",
+               "--random_init_resolution", "8", "--outdir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RANDOMLY INITIALISED" in proc.stdout
+    assert Image.open(tmp_path / "random-init-seed0000-8x8.png").size == (8, 8)
