@@ -256,7 +256,7 @@ def _strided_copy(storage, offset, size, stride):
     view = np.lib.stride_tricks.as_strided(
         flat[offset:], shape=size, strides=tuple(s * itemsize for s in stride), writeable=False
     )
-    return np.array(view, copy=True)
+    return np.array(view, order="C")
 
 
 def _check_hooks(hooks):
