@@ -445,7 +445,7 @@ class _TFDSPlan(_RecordPlan):
             raise ValueError(f"TFDS dataset {name!r} has {stored_channels}-channel images; 1 or 3 are supported")
         if channels == 1 and stored_channels == 3:
             raise ValueError(f"{source!r} holds RGB images. Received: channels=1")
-        label = features.get("label")
+        label = features["label"] if "label" in features else None  # noqa: SIM401 - FeaturesDict has no .get
         label_kind, c_dim, class_names = None, 0, None
         if isinstance(label, tfds.features.ClassLabel):
             label_kind, c_dim, class_names = "class", int(label.num_classes), label.names

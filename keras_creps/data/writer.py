@@ -249,6 +249,12 @@ def write_dataset(
     if os.path.abspath(dest) == os.path.abspath(source):
         raise ValueError(f"`dest` must differ from `source`. Received: dest={dest!r}")
 
+    is_zip = dest.lower().endswith(".zip")
+    if not is_zip and (os.path.isfile(dest) or (os.path.isdir(dest) and os.listdir(dest))):
+        raise ValueError(f"`dest` {dest!r} exists and is not an empty directory")
+    if is_zip and os.path.isdir(dest):
+        raise ValueError(f"`dest` {dest!r} is a directory")
+
     files = image_files.ImageFiles(source)
     if not files.names:
         raise ValueError(f"no image files ({', '.join(image_files.IMAGE_EXTENSIONS)}) in {source!r}")
@@ -275,10 +281,12 @@ def write_dataset(
                         f"images in {source!r} are {size}x{size}, not a power of two; pass a resolution to resize them"
                     )
                 target_size = size
+            else:
+                raise ValueError(f"no square images in {source!r}; pass a resolution to crop and resize them")
 
     report = BadFileReport(source)
     report.ignored = list(files.ignored)
-    if dest.lower().endswith(".zip"):
+    if is_zip:
         sink = _ZipSink(dest, compress_level)
     else:
         sink = _TFRecordSink(dest, compress_level, shard_size)

@@ -1,0 +1,118 @@
+"""recipes/dataset_tool.py end to end: folder -> ZIP -> TFRecord shards -> make_dataset."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_creps.data import load_images, make_dataset
+from keras_creps.data.writer import write_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "recipes", "dataset_tool.py")
+
+
+def run(*args):
+    env = dict(os.environ, KERAS_BACKEND=keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, SCRIPT, *args], check=False, capture_output=True, text=True, env=env, timeout=300)
+
+
+def make_source(root):
+    """Two class folders of 12x16 RGB images, one RGBA, one corrupt file, one image outside any class."""
+    rng = np.random.RandomState(3)
+    images = {}
+    for i in range(5):
+        name = f"{['cats', 'dogs'][i % 2]}/{i}.png"
+        images[name] = rng.randint(0, 256, (12, 16, 3), dtype=np.uint8)
+    rgba = rng.randint(0, 256, (12, 16, 4), dtype=np.uint8)
+    rgba[..., 3] = 0  # fully transparent: becomes the white background
+    images["dogs/clear.png"] = rgba
+    for name, image in images.items():
+        os.makedirs(root / os.path.dirname(name), exist_ok=True)
+        Image.fromarray(image).save(root / name)
+    (root / "cats" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    Image.fromarray(images["cats/0.png"]).save(root / "loose.png")
+    return images
+
+
+def expected_pixels(image, size=8):
+    pil = Image.fromarray(image)
+    if pil.mode == "RGBA":
+        pil = Image.alpha_composite(Image.new("RGBA", pil.size, "white"), pil)
+    pil = pil.convert("RGB").crop((2, 0, 14, 12)).resize((size, size), Image.LANCZOS)
+    return np.asarray(pil)
+
+
+def test_round_trip_folder_zip_tfrecords(tmp_path):
+    source = tmp_path / "raw"
+    images = make_source(source)
+    archive = str(tmp_path / "out" / "pets.zip")
+    proc = run("--source", str(source), "--dest", archive, "--resolution", "8", "--labels", "folders")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "0: cats" in proc.stdout and "1: dogs" in proc.stdout
+    assert "wrote 6 images (8x8x3, class labels, c_dim=2)" in proc.stdout
+    assert "cats/broken.jpg (truncated or corrupt" in proc.stdout and "loose.png (no class sub-folder)" in proc.stdout
+    assert os.listdir(tmp_path / "out") == ["pets.zip"]  # no temporary file left behind
+
+    with zipfile.ZipFile(archive) as z:
+        names = sorted(z.namelist())
+        meta = json.loads(z.read("dataset.json"))
+    assert names[0] == "00000/img00000000.png" and names[-1] == "dataset.json" and len(names) == 7
+    assert meta["class_names"] == ["cats", "dogs"]
+    assert meta["labels"][:2] == [["00000/img00000000.png", 0], ["00000/img00000001.png", 0]]
+
+    records = str(tmp_path / "records")
+    proc = run("--source", archive, "--dest", records, "--shard_size", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(os.listdir(records)) == ["metadata.json", "shard-00000-of-00002.tfrecord",
+                                           "shard-00001-of-00002.tfrecord"]
+
+    # Source order: cats/0, cats/2, cats/4, dogs/1, dogs/3, dogs/clear.
+    order = ["cats/0.png", "cats/2.png", "cats/4.png", "dogs/1.png", "dogs/3.png", "dogs/clear.png"]
+    expected = np.stack([expected_pixels(images[n]) for n in order])
+    onehot = np.eye(2, dtype=np.float32)[[0, 0, 0, 1, 1, 1]]
+    for path in (archive, records):
+        got, labels = load_images(path, use_labels=True)
+        np.testing.assert_array_equal(got, expected, err_msg=path)
+        np.testing.assert_array_equal(labels, onehot)
+    np.testing.assert_array_equal(expected[-1], 255)  # the transparent image is white
+    zip_data, zip_info = make_dataset(archive, batch_size=3, use_labels=True, shuffle=False, repeat=False)
+    rec_data, rec_info = make_dataset(records, batch_size=3, use_labels=True, shuffle=False, repeat=False)
+    for (a, la), (b, lb) in zip(zip_data.as_numpy_iterator(), rec_data.as_numpy_iterator()):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(la, lb)
+    assert rec_info.class_names == zip_info.class_names == ("cats", "dogs")
+    assert rec_info.name == "records" and zip_info.name == "pets"
+
+
+def test_bad_arguments(tmp_path):
+    source = tmp_path / "raw"
+    make_source(source)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    proc = run("--source", str(source), "--dest", str(busy))
+    assert proc.returncode == 2, proc.stderr[-1000:]
+    assert "is not an empty directory" in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+
+    square = tmp_path / "square"
+    square.mkdir()
+    Image.fromarray(np.zeros((12, 12, 3), np.uint8)).save(square / "a.png")
+    for src, kwargs, message in [
+        (tmp_path / "missing", {}, "does not exist"),
+        (source, {"resolution": 12}, "resolution=12"),
+        (source, {}, "no square images"),
+        (square, {}, "12x12, not a power of two"),
+        (source, {"labels": "json"}, "labels='json' but"),
+        (source, {"background": "nocolour"}, "background='nocolour'"),
+        (source, {"shard_size": 0}, "shard_size=0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            write_dataset(str(src), str(tmp_path / "a.zip"), **kwargs)
+    assert sorted(os.listdir(tmp_path)) == ["busy", "raw", "square"]  # nothing half-written
