@@ -4,6 +4,7 @@ Public API:
     CREPSGenerator       mapping + synthesis; renders any size, crop or point set
     CREPSSynthesis       the synthesis network alone (`generator.synthesis`)
     CREPSDiscriminator   StyleGAN2 residual discriminator
+    CREPSGAN             training with `fit`: losses, lazy R1, path length, EMA
     convert              official weight import (`generator_from_official`, ...)
     layers               the building blocks as Keras layers
 """
@@ -12,7 +13,8 @@ from keras_creps import layers
 from keras_creps.models.creps_discriminator import CREPSDiscriminator
 from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.models.creps_synthesis import CREPSSynthesis
+from keras_creps.training.gan import CREPSGAN
 
 __version__ = "0.1.0"
 
-__all__ = ["CREPSDiscriminator", "CREPSGenerator", "CREPSSynthesis", "layers"]
+__all__ = ["CREPSDiscriminator", "CREPSGAN", "CREPSGenerator", "CREPSSynthesis", "layers"]

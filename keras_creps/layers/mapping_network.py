@@ -109,7 +109,10 @@ class MappingNetwork(keras.layers.Layer):
         self.w_avg = None
         if self.w_avg_beta is not None:
             self.w_avg = self.add_weight(
-                name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False
+                name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False,
+                # Replicas update it from their share of the batch; the mean
+                # of their updates is the update of the whole batch.
+                aggregation="mean",
             )
 
     def embed_inputs(self, z, c=None):

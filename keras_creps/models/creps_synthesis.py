@@ -167,6 +167,10 @@ class CREPSSynthesis(keras.layers.Layer):
         self.decoder_img.build(pixels)
         self.block0.build(pixels, (batch, 3, self.w_dim))
         self.block1.build((batch, None, None, 4 * b), (batch, 3, self.w_dim))
+        # The fusions have no weights; mark them built so that models holding
+        # a synthesis network count as built before their first call.
+        self.fusion.built = True
+        self.point_fusion.built = True
 
     # ------------------------------------------------------------------ parts
 

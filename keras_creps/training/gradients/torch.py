@@ -1,0 +1,41 @@
+"""PyTorch gradients: `torch.autograd.grad(create_graph=True)`; one device."""
+
+import torch
+
+
+def num_replicas():
+    return 1
+
+
+def replica_slice(x):
+    return x
+
+
+def replica_mean(x):
+    return x
+
+
+def assign(pairs):
+    for variable, value in pairs:
+        variable.assign(value)
+
+
+def input_gradient(fn, x):
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    y = fn(x)
+    (grad,) = torch.autograd.grad(y.sum(), [x], create_graph=True)
+    return y, grad
+
+
+def value_and_grad(fn, variables, state_variables=None):
+    del state_variables
+    loss, aux = fn()
+    values = [v.value for v in variables]
+    grads = torch.autograd.grad(loss, values, allow_unused=True)
+    grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+    return loss, aux, grads
+
+
+def train_step(gan, data):
+    return gan.generic_train_step(data)
