@@ -51,6 +51,7 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
 from keras_creps.layers.arguments import positive_int
 from keras_creps.rendering.coords import ALIGNMENTS, MAX_AXIS
@@ -96,6 +97,65 @@ def seeds_to_z(seeds, z_dim):
 def _seed_latent(seed, z_dim):
     key = tf.stack([seed, tf.zeros([], tf.int64)])
     return tf.random.stateless_normal([z_dim], seed=key, dtype=tf.float32, alg=SEED_ALGORITHM)
+
+
+def view_window_coords(height, width, scale, translate, window=None, align="corners", keep_aspect=False):
+    """Graph-side `view_coords`: the coordinates of a window of a view, as TensorFlow ops.
+
+    Equal bit for bit to
+    `rows, cols = keras_creps.rendering.view_coords(height, width,
+    center=(0.5 + translate[0], 0.5 + translate[1]), zoom=scale, align=align,
+    keep_aspect=keep_aspect)` followed by `rows[row_start:row_stop]`,
+    `cols[col_start:col_stop]` (the same float64 arithmetic, element by
+    element, then float32), without building the whole vectors: built with
+    `tf.range`, so sizes may be tensors known only at run time. Arguments are
+    not checked here (the serving functions check them first).
+
+    Args:
+        height, width: int32 scalars. The view's size.
+        scale: float scalar. Zoom factor.
+        translate: `[2]` floats. `(row, col)` shift of the view centre in
+            image units.
+        window: `(row_start, row_stop, col_start, col_stop)` or None for the
+            whole view.
+        align: `"corners"` or `"centers"`.
+        keep_aspect: bool.
+
+    Returns:
+        `(rows, cols)` float32 tensors.
+
+    Example:
+    ```python
+    rows, cols = view_window_coords(tf.constant(512), tf.constant(512), 2.0, [0.0, 0.1], (0, 64, 128, 256))
+    ```
+    """
+    if align not in ALIGNMENTS:
+        raise ValueError(f"`align` must be one of {ALIGNMENTS}. Received: align={align!r}")
+    if window is None:
+        window = (0, height, 0, width)
+    f64 = tf.float64
+    extent = 1.0 / tf.cast(scale, f64)
+    center = 0.5 + tf.cast(translate, f64)
+    if keep_aspect:
+        if align == "centers":
+            intervals = lambda n: tf.cast(n, f64)
+        else:
+            intervals = lambda n: tf.cast(tf.maximum(n - 1, 1), f64)
+        col_extent = extent / intervals(height) * intervals(width)
+    else:
+        col_extent = extent
+
+    def axis(start_index, stop_index, size, low, high):
+        # The order of operations of `rendering.coords.axis_coords`.
+        i = tf.cast(tf.range(start_index, stop_index), f64)
+        size = tf.cast(size, f64)
+        t = (i + 0.5) / size if align == "centers" else i / tf.maximum(size - 1.0, 1.0)
+        return tf.cast(low + (high - low) * t, tf.float32)
+
+    row_start, row_stop, col_start, col_stop = window
+    rows = axis(row_start, row_stop, height, center[0] - extent / 2, center[0] + extent / 2)
+    cols = axis(col_start, col_stop, width, center[1] - col_extent / 2, center[1] + col_extent / 2)
+    return rows, cols
 
 
 def next_version(export_dir):
@@ -237,6 +297,7 @@ def export_saved_model(
         os.makedirs(os.path.join(tmp, os.path.dirname(CONFIG_FILE)), exist_ok=True)
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(config, f, indent=2, sort_keys=True)
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the model from a server running as another user
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -272,9 +333,16 @@ def _tensor_info(kind, key, spec):
     dims = ", ".join("-1" if d is None else str(d) for d in spec.shape.as_list())
     return [
         f"    {kind}['{key}'] tensor_info:",
-        f"        dtype: DT_{spec.dtype.name.upper()}",
+        f"        dtype: {types_pb2.DataType.Name(spec.dtype.as_datatype_enum)}",
         f"        shape: ({dims})",
     ]
+
+
+def _tf_variable(variable):
+    value = getattr(variable, "value", variable)
+    if not isinstance(value, tf.Variable):
+        raise TypeError(f"Expected a TensorFlow-backed variable. Received: {variable!r}")
+    return value
 
 
 class _ServingModule(tf.Module):
@@ -286,7 +354,9 @@ class _ServingModule(tf.Module):
 
     def __init__(self, generator, config):
         super().__init__(name="creps_serving")
-        self.generator_variables = list(generator.variables)
+        # The backend's own tf.Variables: TF1-style loaders (TF Serving,
+        # `saved_model_cli run`) restore these, but not Keras' wrappers.
+        self.generator_variables = [_tf_variable(v) for v in generator.variables]
         self.export_config = tf.Variable(json.dumps(config, sort_keys=True), trainable=False, name="export_config")
         self._renderer = _Renderer(generator, config)
 
@@ -411,39 +481,6 @@ class _Renderer:
             )
         return ops
 
-    # ------------------------------------------------------------- coords
-
-    def _axis(self, start_index, stop_index, size, low, high):
-        """Coordinates of pixels `[start_index, stop_index)` of a `size`-pixel axis over `[low, high]`.
-
-        float64 arithmetic in the order of `keras_creps.rendering.coords.axis_coords`,
-        then float32: equal to it bit for bit.
-        """
-        i = tf.cast(tf.range(start_index, stop_index), tf.float64)
-        size = tf.cast(size, tf.float64)
-        if self.config["align"] == "centers":
-            t = (i + 0.5) / size
-        else:
-            t = i / tf.maximum(size - 1.0, 1.0)
-        return tf.cast(low + (high - low) * t, tf.float32)
-
-    def _view(self, height, width, scale, translate, window):
-        """Row and column coordinates of the window, as `view_coords` would give them."""
-        extent = 1.0 / tf.cast(scale, tf.float64)
-        center = 0.5 + tf.cast(translate, tf.float64)
-        if self.config["keep_aspect"]:
-            if self.config["align"] == "centers":
-                intervals = lambda n: tf.cast(n, tf.float64)
-            else:
-                intervals = lambda n: tf.cast(tf.maximum(n - 1, 1), tf.float64)
-            col_extent = extent / intervals(height) * intervals(width)
-        else:
-            col_extent = extent
-        row_start, row_stop, col_start, col_stop = window
-        rows = self._axis(row_start, row_stop, height, center[0] - extent / 2, center[0] + extent / 2)
-        cols = self._axis(col_start, col_stop, width, center[1] - col_extent / 2, center[1] + col_extent / 2)
-        return rows, cols
-
     # ------------------------------------------------------------- render
 
     def render(self, truncation_psi, height, width, scale, translate, seeds=None, z=None, class_index=None,
@@ -485,7 +522,8 @@ class _Renderer:
                 labels = tf.one_hot(class_index, self.c_dim, dtype=tf.float32)
             else:
                 labels = class_labels
-        rows, cols = self._view(height, width, scale, translate, window)
+        rows, cols = view_window_coords(height, width, scale, translate, window, align=self.config["align"],
+                                        keep_aspect=self.config["keep_aspect"])
         images = self._grid(*([z] + ([labels] if self.c_dim else []) + [truncation_psi, rows, cols]))
         outputs = {"images": images}
         if from_seeds:
