@@ -1,0 +1,128 @@
+r"""Convert an official CREPS network pickle into a Keras model.
+
+Reads an official `network-snapshot-*.pkl` (VinAIResearch/CREPS) without
+torch and without running the code it embeds: only official networks,
+tensors and plain data are accepted; any other global in the file is refused
+before anything is imported. Writes the chosen network as a `.keras` file
+(and, with `--preset`, as a preset directory when presets are available), or
+with `--outdir` every network at once (`G_ema.keras`, `G.keras`, `D.keras`:
+what resuming training needs).
+
+Examples:
+    python recipes/convert.py --pkl network-snapshot-025000.pkl --out generator.keras
+    python recipes/convert.py --pkl network-snapshot-025000.pkl --which G --out G.keras   # to resume training
+    python recipes/convert.py --pkl network-snapshot-025000.pkl --which D --out D.keras
+    python recipes/convert.py --pkl network-snapshot-025000.pkl --outdir converted/       # G_ema, G and D
+    python recipes/convert.py --pkl network-snapshot-025000.pkl --info                   # list, convert nothing
+"""
+
+import os
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("pkl", None, "Official network pickle (network-snapshot-*.pkl).")
+flags.DEFINE_string("out", None, "Write the converted network to this .keras file.")
+flags.DEFINE_enum("which", "G_ema", ["G_ema", "G", "D"], "Network to convert: G_ema (sampling), G or D (resuming).")
+flags.DEFINE_string("preset", None, "Also write a preset directory (needs `save_to_preset`).")
+flags.DEFINE_string("outdir", None, "Write every network (G_ema.keras, G.keras, D.keras) into this directory.")
+flags.DEFINE_boolean("info", False, "Only print what the pickle holds.")
+
+
+def fail(message):
+    print(f"convert.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def describe(data):
+    """One line per top-level entry of a loaded official pickle."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and "state_dict" in value:
+            count = sum(int(v.size) for v in value["state_dict"].values())
+            lines.append(f"{key}: {value['class_name']}, {len(value['state_dict'])} tensors, {count:,} values, "
+                         f"kwargs {value['init_kwargs']}")
+        else:
+            lines.append(f"{key}: {value!r}"[:300])
+    return "\n".join(lines)
+
+
+def save_keras_atomically(model, path):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".keras", prefix=".convert-", dir=directory)
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def convert_network(convert, data, which):
+    try:
+        if which == "D":
+            return convert.discriminator_from_official_pickle(data, which="D")
+        return convert.generator_from_official_pickle(data, which=which)
+    except ValueError as e:
+        fail(f"{FLAGS.pkl!r}[{which!r}]: {e}")
+
+
+def main(argv):
+    del argv
+    if FLAGS.pkl is None:
+        fail("pass --pkl with an official network pickle")
+    if FLAGS.outdir is not None and (FLAGS.out is not None or FLAGS.preset is not None or FLAGS["which"].present):
+        fail("--outdir converts every network; do not combine it with --out, --preset or --which")
+    if not FLAGS.info and FLAGS.out is None and FLAGS.preset is None and FLAGS.outdir is None:
+        fail("pass --out M.keras (and/or --preset DIR), --outdir DIR, or --info")
+    if FLAGS.out is not None and not FLAGS.out.endswith(".keras"):
+        fail(f"bad --out {FLAGS.out!r}: the file name must end in .keras")
+    if not os.path.isfile(FLAGS.pkl):
+        fail(f"--pkl {FLAGS.pkl!r}: no such file")
+
+    from keras_creps import convert
+
+    try:
+        data = convert.load_official_pickle(FLAGS.pkl)
+    except ValueError as e:
+        fail(str(e))
+    print(describe(data))
+    if FLAGS.info:
+        return
+    if FLAGS.outdir is not None:
+        names = [name for name in ("G_ema", "G", "D") if name in data]
+        if not names:
+            fail(f"{FLAGS.pkl!r} has none of G_ema, G, D. It has: {sorted(data)}")
+        for name in names:
+            path = os.path.join(FLAGS.outdir, f"{name}.keras")
+            model = convert_network(convert, data, name)
+            save_keras_atomically(model, path)
+            print(f"wrote {name} as {type(model).__name__} to {path}")
+        return
+    model = convert_network(convert, data, FLAGS.which)
+
+    if FLAGS.preset is not None and not hasattr(model, "save_to_preset"):
+        fail(f"--preset: {type(model).__name__} has no save_to_preset in this version")
+    if FLAGS.out is not None:
+        save_keras_atomically(model, FLAGS.out)
+        print(f"wrote {FLAGS.which} as {type(model).__name__} to {FLAGS.out}")
+    if FLAGS.preset is not None:
+        metadata = {
+            "description": f"{FLAGS.which} converted from the official CREPS pickle {os.path.basename(FLAGS.pkl)}",
+            "source": os.path.basename(FLAGS.pkl),
+            "network": FLAGS.which,
+        }
+        try:
+            model.save_to_preset(FLAGS.preset, metadata=metadata)
+        except (ValueError, OSError) as e:
+            fail(f"--preset {FLAGS.preset!r}: {e}")
+        print(f"wrote {FLAGS.which} preset to {FLAGS.preset}")
+
+
+if __name__ == "__main__":
+    app.run(main)
