@@ -93,6 +93,8 @@ def list_presets(directory=None):
 
 def _resolve(path):
     """An existing path for `path`, or for the preset of that name in `saved_models/`."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
+        raise ValueError(f"Expected a preset directory, preset name or .keras file. Received: {path!r}")
     candidate = Path(path).expanduser()
     if candidate.exists():
         return candidate

@@ -202,6 +202,11 @@ class TestErrors(TestCase):
         with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'g'}.* has no {missing}"):
             from_preset(tmp_path / "g")
 
+    @pytest.mark.parametrize("bad", ["", "  ", None, 3])
+    def test_not_a_path(self, bad):
+        with pytest.raises(ValueError, match="Expected a preset directory"):
+            load_generator(bad)
+
     def test_nothing_there(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="nowhere"):
             from_preset(tmp_path / "nowhere")
