@@ -53,6 +53,11 @@ def ensure_tensorflow_backend():
 def check_flags():
     if not FLAGS.network:
         fail("--network is required (a preset directory or name, or a .keras file)")
+    saved_models = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "saved_models")
+    if not os.path.exists(FLAGS.network) and not (
+        "/" not in FLAGS.network and os.path.isdir(os.path.join(saved_models, FLAGS.network))
+    ):
+        fail(f"--network {FLAGS.network!r}: no such file, directory or preset in saved_models/")
     if FLAGS.max_pixels < 1:
         fail(f"bad --max_pixels {FLAGS.max_pixels}: must be at least 1")
     if FLAGS.version is not None and FLAGS.version < 0:

@@ -1,7 +1,7 @@
 """SavedModel export: signatures, equality with the Keras generator, tiles, request checks.
 
 The signature tests run under the TensorFlow backend (the export itself
-needs it); tests/recipes/test_export.py exports a generator built on every
+needs it); tests/recipes/test_export_recipe.py exports a generator built on every
 backend through recipes/export.py.
 """
 
@@ -23,7 +23,7 @@ from keras_creps.rendering.large_image import to_uint8
 
 TF_ONLY = pytest.mark.skipif(
     keras.config.backend() != "tensorflow",
-    reason="SavedModel export runs under the TensorFlow backend; tests/recipes/test_export.py exports a "
+    reason="SavedModel export runs under the TensorFlow backend; tests/recipes/test_export_recipe.py exports a "
     "generator built on this backend through recipes/export.py",
 )
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
