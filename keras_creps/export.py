@@ -52,6 +52,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import types_pb2
+from tensorflow.core.protobuf import saved_model_pb2
 
 from keras_creps.layers.arguments import positive_int
 from keras_creps.rendering.coords import ALIGNMENTS, MAX_AXIS
@@ -312,29 +313,43 @@ def read_export_config(path):
 
 
 def describe_saved_model(path):
-    """A `saved_model_cli show --all`-style listing of the signatures at `path` (str)."""
-    loaded = tf.saved_model.load(os.fspath(path))
-    lines = ["MetaGraphDef with tag-set: 'serve' contains the following SignatureDefs:", ""]
-    for name in sorted(loaded.signatures):
-        fn = loaded.signatures[name]
-        lines.append(f"signature_def['{name}']:")
-        lines.append("  The given SavedModel SignatureDef contains the following input(s):")
-        for key, spec in sorted(fn.structured_input_signature[1].items()):
-            lines += _tensor_info("inputs", key, spec)
-        lines.append("  The given SavedModel SignatureDef contains the following output(s):")
-        for key, spec in sorted(fn.structured_outputs.items()):
-            lines += _tensor_info("outputs", key, spec)
-        lines.append("  Method name is: tensorflow/serving/predict")
-        lines.append("")
+    """The signatures at `path` as `saved_model_cli show --dir <path> --all` lists them (a str).
+
+    Read from `saved_model.pb` alone (no graph is loaded), so it is quick.
+
+    Example:
+    ```python
+    print(describe_saved_model("models/creps/1"))
+    ```
+    """
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(os.fspath(path), "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    lines = []
+    for meta_graph in saved_model.meta_graphs:
+        tags = ", ".join(sorted(meta_graph.meta_info_def.tags))
+        lines += [f"MetaGraphDef with tag-set: '{tags}' contains the following SignatureDefs:", ""]
+        for name in sorted(meta_graph.signature_def):
+            signature = meta_graph.signature_def[name]
+            lines.append(f"signature_def['{name}']:")
+            lines.append("  The given SavedModel SignatureDef contains the following input(s):")
+            for key in sorted(signature.inputs):
+                lines += _tensor_info("inputs", key, signature.inputs[key])
+            lines.append("  The given SavedModel SignatureDef contains the following output(s):")
+            for key in sorted(signature.outputs):
+                lines += _tensor_info("outputs", key, signature.outputs[key])
+            lines += [f"  Method name is: {signature.method_name}", ""]
     return "\n".join(lines)
 
 
-def _tensor_info(kind, key, spec):
-    dims = ", ".join("-1" if d is None else str(d) for d in spec.shape.as_list())
+def _tensor_info(kind, key, info):
+    shape = info.tensor_shape
+    dims = "unknown_rank" if shape.unknown_rank else "(" + ", ".join(str(d.size) for d in shape.dim) + ")"
     return [
         f"    {kind}['{key}'] tensor_info:",
-        f"        dtype: {types_pb2.DataType.Name(spec.dtype.as_datatype_enum)}",
-        f"        shape: ({dims})",
+        f"        dtype: {types_pb2.DataType.Name(info.dtype)}",
+        f"        shape: {dims}",
+        f"        name: {info.name}",
     ]
 
 

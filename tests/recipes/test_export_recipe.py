@@ -52,7 +52,7 @@ def run(*args, env=None):
 @pytest.fixture(scope="module")
 def tiny_network(tmp_path_factory):
     keras.utils.set_random_seed(2)
-    generator = CREPSGenerator(resolution=16, z_dim=8, w_dim=8, channel_base=256, channel_max=32, biline_channels=8,
+    generator = CREPSGenerator(resolution=8, z_dim=8, w_dim=8, channel_base=128, channel_max=32, biline_channels=8,
                                mapping_layers=1)
     path = str(tmp_path_factory.mktemp("net") / "tiny.keras")
     generator.save(path)
