@@ -392,20 +392,21 @@ class _ServingModule(tf.Module):
             seeds["class_index"] = tf.TensorSpec([None], tf.int64, name="class_index")
             latents["class_labels"] = tf.TensorSpec([None, c_dim], tf.float32, name="class_labels")
 
-        def make(latent_specs, tiled):
+        def make(name, latent_specs, tiled):
             specs = dict(latent_specs, **view, **(tile if tiled else {}))
             names = list(specs)
 
             def fn(*args):
                 return r.render(**dict(zip(names, args)))
 
+            fn.__name__ = name
             return tf.function(fn, input_signature=[specs[k] for k in names], autograph=False)
 
         functions = {
-            "serving_default": make(seeds, False),
-            "render_z": make(latents, False),
-            "render_tile": make(seeds, True),
-            "render_tile_z": make(latents, True),
+            "serving_default": make("serving_default", seeds, False),
+            "render_z": make("render_z", latents, False),
+            "render_tile": make("render_tile", seeds, True),
+            "render_tile_z": make("render_tile_z", latents, True),
         }
         # Signatures only: also saving them as attributes of the module would
         # store every graph twice (slower to save and to load).

@@ -20,7 +20,7 @@ Examples:
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("network", None, "A preset directory, a preset name in saved_models/, or a .keras file.")
@@ -72,6 +72,8 @@ def main(argv):
     del argv
     check_flags()
     ensure_tensorflow_backend()
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines while saving are noise here
     from keras_creps.export import describe_saved_model, export_saved_model
     from keras_creps.models import presets
 
