@@ -24,6 +24,7 @@ This module imports neither torch nor Keras.
 
 import hashlib
 import io
+import math
 import os
 import pickle
 import re
@@ -64,6 +65,9 @@ _TORCH_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _MAX_DEPTH = 256
+_MAX_MODULE_VISITS = 100_000
+# A tensor view may repeat storage elements (stride 0), but not absurdly.
+_MAX_VIEW_ELEMENTS = 1 << 28
 
 
 class OfficialPickleError(ValueError):
@@ -87,7 +91,14 @@ def _describe(source):
 # ----------------------------------------------------------------------------- records
 
 
-class _Storage:
+class _Sealed:
+    """Refuses BUILD: a pickle may not assign attributes to reader internals."""
+
+    def __setstate__(self, state):
+        raise UnsafePickleError(f"refusing to set the state of a {type(self).__name__.lstrip('_')}")
+
+
+class _Storage(_Sealed):
     """A decoded torch storage: a flat NumPy array of elements."""
 
     def __init__(self, storage_type, dtype, numel):
@@ -97,7 +108,7 @@ class _Storage:
         self.array = None
 
 
-class _StorageType:
+class _StorageType(_Sealed):
     """Stands in for `torch.FloatStorage` & co. in a storage's persistent id."""
 
     def __init__(self, name):
@@ -108,7 +119,7 @@ class _StorageType:
         raise UnsafePickleError(f"refusing to construct torch.{self.name}: storages are only read from data")
 
 
-class _PersistentObject:
+class _PersistentObject(_Sealed):
     """What `torch_utils.persistence._reconstruct_persistent_obj(meta)` stands for.
 
     Keeps the class name, the version and the module's `__dict__`; the
@@ -129,9 +140,6 @@ class _PersistentObject:
         self.version = meta.get("version")
         self.module_src_sha256 = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
         self.state = state or {}
-
-    def __setstate__(self, state):
-        raise UnsafePickleError("refusing to set state on a persistent object after its construction")
 
 
 class _ModuleRecord:
@@ -198,7 +206,7 @@ class _NumpyDtype:
         return dtype.newbyteorder(self.byteorder) if self.byteorder in "<>" else dtype
 
 
-class _NumpyArrayType:
+class _NumpyArrayType(_Sealed):
     """Stands in for `numpy.ndarray` as the first argument of `_reconstruct`."""
 
     def __call__(self, *args, **kwargs):
@@ -219,7 +227,7 @@ class _NumpyArray:
             raise OfficialPickleError("only NumPy arrays of plain numeric dtypes are supported")
         shape = _int_tuple(shape, "NumPy array shape")
         dtype = dtype.numpy()
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         if len(data) != count * dtype.itemsize:
             raise OfficialPickleError(f"NumPy array data has {len(data)} bytes, expected {count * dtype.itemsize}")
         flat = np.frombuffer(bytes(data), dtype=dtype).astype(dtype.newbyteorder("="))
@@ -246,6 +254,11 @@ def _strided_copy(storage, offset, size, stride):
     flat = storage.array
     if 0 in size:
         return np.zeros(size, dtype=flat.dtype)
+    count = math.prod(size)
+    if count > max(flat.shape[0], _MAX_VIEW_ELEMENTS):
+        raise OfficialPickleError(
+            f"tensor view of size {size} would repeat a storage of {flat.shape[0]} elements into {count}"
+        )
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= flat.shape[0]:
         raise OfficialPickleError(
@@ -312,7 +325,7 @@ class _StorageUnpickler(_NothingUnpickler):
         return _StorageView(root, view_offset, view_numel)
 
 
-class _StorageView:
+class _StorageView(_Sealed):
     def __init__(self, root, offset, numel):
         if type(offset) is not int or type(numel) is not int or offset < 0 or numel < 0:
             raise OfficialPickleError(f"bad storage view ({offset}, {numel})")
@@ -495,69 +508,91 @@ def _numpy_reconstruct(ndarray, cls, shape, code):
 # ----------------------------------------------------------------------------- plain output
 
 
-def _to_plain(value, depth=0):
-    """Stand-ins -> plain Python (dicts, lists, tuples, sets, scalars, arrays)."""
-    if depth > _MAX_DEPTH:
-        raise OfficialPickleError("the pickle nests deeper than an official network pickle (or is cyclic)")
-    if isinstance(value, (_PersistentObject, _ModuleRecord)):
-        return _network_record(value, depth + 1)
-    if isinstance(value, _NumpyArray):
-        return value.value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {_to_plain(k, depth + 1): _to_plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_plain(v, depth + 1) for v in value)
-    if isinstance(value, (set, frozenset)):
-        return type(value)(_to_plain(v, depth + 1) for v in value)
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.ndarray)):
-        return value
-    if isinstance(value, _NumpyDtype):
-        return value.numpy()
-    raise OfficialPickleError(f"unexpected {type(value).__name__} object in the pickle")
+class _PlainConverter:
+    """Stand-ins -> plain Python (dicts, lists, tuples, sets, scalars, arrays).
+
+    Shared objects are converted once (a pickle can reference one object from
+    many places, so a naive walk could take exponential time), cycles and
+    absurd nesting are refused, and the module walk has a visit budget.
+    """
+
+    def __init__(self):
+        self._done = {}
+        self._in_progress = set()
+        self._module_visits = 0
+
+    def plain(self, value, depth=0):
+        if depth > _MAX_DEPTH:
+            raise OfficialPickleError("the pickle nests deeper than an official network pickle")
+        if isinstance(value, np.generic):  # before float: np.float64 is a float
+            return value.item()
+        if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.ndarray)):
+            return value
+        if isinstance(value, _NumpyArray):
+            return value.value
+        if isinstance(value, _NumpyDtype):
+            return value.numpy()
+        key = id(value)
+        if key in self._done:
+            return self._done[key][1]
+        if key in self._in_progress:
+            raise OfficialPickleError("the pickle contains a cycle, which official network pickles do not")
+        self._in_progress.add(key)
+        if isinstance(value, (_PersistentObject, _ModuleRecord)):
+            result = self._network_record(value, depth + 1)
+        elif isinstance(value, dict):
+            result = {self.plain(k, depth + 1): self.plain(v, depth + 1) for k, v in value.items()}
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            result = type(value)(self.plain(v, depth + 1) for v in value)
+        else:
+            raise OfficialPickleError(f"unexpected {type(value).__name__} object in the pickle")
+        self._in_progress.discard(key)
+        self._done[key] = (value, result)  # keeps `value` alive so its id stays unique
+        return result
+
+    def _network_record(self, record, depth):
+        state = _module_state(record)
+        if isinstance(record, _PersistentObject):
+            out = {"class_name": record.class_name, "module_src_sha256": record.module_src_sha256}
+        else:
+            out = {"class_name": record.qualified_name, "module_src_sha256": None}
+        out["init_args"] = list(self.plain(state.get("_init_args", ()), depth + 1) or ())
+        out["init_kwargs"] = dict(self.plain(state.get("_init_kwargs", {}), depth + 1) or {})
+        out["state_dict"] = self._state_dict(record, "", {}, set())
+        return out
+
+    def _state_dict(self, record, prefix, out, active):
+        """Parameters and persistent buffers under dotted names, like `Module.state_dict()`."""
+        if id(record) in active:
+            raise OfficialPickleError(f"module {prefix.rstrip('.')!r} contains itself")
+        self._module_visits += 1
+        if len(active) > _MAX_DEPTH or self._module_visits > _MAX_MODULE_VISITS:
+            raise OfficialPickleError("the networks have more (or more deeply nested) modules than official ones")
+        active.add(id(record))
+        state = _module_state(record)
+        skip = state.get("_non_persistent_buffers_set") or set()
+        for group in ("_parameters", "_buffers"):
+            for name, value in (state.get(group) or {}).items():
+                if value is None or (group == "_buffers" and name in skip):
+                    continue
+                if not isinstance(value, np.ndarray):
+                    raise OfficialPickleError(f"{prefix}{name} is a {type(value).__name__}, not a tensor")
+                out[f"{prefix}{name}"] = value
+        for name, child in (state.get("_modules") or {}).items():
+            if child is None:
+                continue
+            if not isinstance(child, (_PersistentObject, _ModuleRecord)):
+                raise OfficialPickleError(f"submodule {prefix}{name} is a {type(child).__name__}, not a module")
+            self._state_dict(child, f"{prefix}{name}.", out, active)
+        active.discard(id(record))
+        return out
 
 
 def _module_state(record):
-    return record.state if isinstance(record, _PersistentObject) else (record.state or {})
-
-
-def _collect_state_dict(record, prefix, out, active):
-    """Parameters and persistent buffers under dotted names, like `Module.state_dict()`."""
-    if id(record) in active:
-        raise OfficialPickleError(f"module {prefix.rstrip('.')!r} contains itself")
-    if len(active) > _MAX_DEPTH:
-        raise OfficialPickleError("modules nest deeper than an official network")
-    active.add(id(record))
-    state = _module_state(record)
-    skip = state.get("_non_persistent_buffers_set") or set()
-    for group in ("_parameters", "_buffers"):
-        for name, value in (state.get(group) or {}).items():
-            if value is None or (group == "_buffers" and name in skip):
-                continue
-            if not isinstance(value, np.ndarray):
-                raise OfficialPickleError(f"{prefix}{name} is a {type(value).__name__}, not a tensor")
-            out[f"{prefix}{name}"] = value
-    for name, child in (state.get("_modules") or {}).items():
-        if child is None:
-            continue
-        if not isinstance(child, (_PersistentObject, _ModuleRecord)):
-            raise OfficialPickleError(f"submodule {prefix}{name} is a {type(child).__name__}, not a module")
-        _collect_state_dict(child, f"{prefix}{name}.", out, active)
-    active.discard(id(record))
-    return out
-
-
-def _network_record(record, depth=0):
-    state = _module_state(record)
-    if isinstance(record, _PersistentObject):
-        out = {"class_name": record.class_name, "module_src_sha256": record.module_src_sha256}
-    else:
-        out = {"class_name": record.qualified_name, "module_src_sha256": None}
-    out["init_args"] = list(_to_plain(state.get("_init_args", ()), depth + 1) or ())
-    out["init_kwargs"] = dict(_to_plain(state.get("_init_kwargs", {}), depth + 1) or {})
-    out["state_dict"] = _collect_state_dict(record, "", {}, set())
-    return out
+    state = record.state if isinstance(record, _PersistentObject) else (record.state or {})
+    if not isinstance(state, dict):
+        raise OfficialPickleError(f"a module's state is a {type(state).__name__}, not a dict")
+    return state
 
 
 # ----------------------------------------------------------------------------- public API
@@ -649,8 +684,10 @@ def load_official_pickle(path_or_file):
             f"{source} holds a {type(loaded).__name__}, not the dict of an official network pickle"
         )
     try:
-        return _to_plain(loaded)
+        return _PlainConverter().plain(loaded)
+    except OfficialPickleError as exc:
+        raise OfficialPickleError(f"{source}: {exc}") from None
     except RecursionError:
-        raise OfficialPickleError(f"{source} nests deeper than an official network pickle (or is cyclic)") from None
+        raise OfficialPickleError(f"{source} nests deeper than an official network pickle") from None
     except (TypeError, AttributeError) as exc:
         raise OfficialPickleError(f"{source} is not a readable official network pickle: {exc}") from None

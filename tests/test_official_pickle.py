@@ -464,6 +464,41 @@ class TestRefusals(TestCase):
             load_official_pickle(path)
 
 
+class TestHostileStructures(TestCase):
+    def test_shared_objects_are_converted_once(self, tmp_path):
+        nested = [np.float64(1.0)]
+        for _ in range(80):  # 2**80 paths, 81 objects
+            nested = [nested, nested]
+        path = tmp_path / "dag.pkl"
+        path.write_bytes(pickle.dumps({"x": nested}, protocol=4))
+        out = load_official_pickle(path)["x"]
+        assert out[0] is out[1]
+
+    def test_cycles_are_refused(self, tmp_path):
+        cycle = []
+        cycle.append(cycle)
+        path = tmp_path / "cycle.pkl"
+        path.write_bytes(pickle.dumps({"x": cycle}, protocol=4))
+        with pytest.raises(OfficialPickleError, match="cycle.pkl: the pickle contains a cycle"):
+            load_official_pickle(path)
+
+    def test_reader_internals_are_sealed(self, tmp_path):
+        storage = writer.Reduce(writer.Global("torch.storage", "_load_from_bytes"),
+                                (writer.legacy_storage_bytes(np.ones(2, "float32")),), state={"array": [1]})
+        path = tmp_path / "build.pkl"
+        writer.write(str(path), {"x": storage})
+        with pytest.raises(UnsafePickleError, match="refusing to set the state of a Storage"):
+            load_official_pickle(path)
+
+    def test_broadcast_explosion_is_refused(self, tmp_path):
+        huge = writer.Reduce(writer.Global("torch._utils", "_rebuild_tensor_v2"), (
+            writer.storage(np.ones(1, "float32")), 0, (1 << 15, 1 << 15), (0, 0), False, {}))
+        path = tmp_path / "huge.pkl"
+        writer.write(str(path), {"x": huge})
+        with pytest.raises(OfficialPickleError, match=r"would repeat a storage of 1 elements into 1073741824"):
+            load_official_pickle(path)
+
+
 class TestBrokenFiles(TestCase):
     def test_not_a_pickle(self, tmp_path):
         path = tmp_path / "notes.txt"
