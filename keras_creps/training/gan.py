@@ -372,7 +372,8 @@ class CREPSGAN(keras.Model):
                 return outputs
 
             self.train_function = train_function
-        self._host_step = int(ops.convert_to_numpy(self.step.value))
+        # `Variable.numpy()`: a mirrored tf.Variable has no `__array__`.
+        self._host_step = int(self.step.numpy())
         return self.train_function
 
     def _plan_train_step(self, plan):
