@@ -183,6 +183,10 @@ class CREPSGAN(keras.Model):
                 f"Received: generator_ema={generator_ema!r}"
             )
         generator_ema.trainable = False
+        # A model deserialized with `trainable=False` builds trainable
+        # variables that the layer flag alone does not switch off.
+        for variable in generator_ema.variables:
+            variable.trainable = False
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = generator_ema
@@ -385,6 +389,15 @@ class CREPSGAN(keras.Model):
 
     def train_step(self, *args):
         return gradients.get().train_step(self, *args)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras' TensorFlow trainer reduces a distributed input batch to build
+        # the model symbolically; under MultiWorkerMirroredStrategy that
+        # reduction fails (keras-team/keras#20585). Nothing is left to build:
+        # the networks are built in __init__ and the optimizer in compile.
+        if all(layer.built for layer in self._flatten_layers()) and self.optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # === The step ===
 
