@@ -78,5 +78,18 @@ def value_and_grad(fn, variables, state_variables=None):
     return loss, aux, grads
 
 
+def _multi_worker():
+    """Whether the step runs under a MultiWorkerMirroredStrategy with several workers."""
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
 def train_step(gan, data):
-    return gan.generic_train_step(data)
+    logs = gan.generic_train_step(data)
+    if _multi_worker():
+        # Across workers Keras reduces the step's outputs with
+        # `strategy.reduce(MEAN, value, axis=0)`, which needs an axis 0.
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
