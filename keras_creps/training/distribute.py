@@ -13,8 +13,10 @@ distribution for the backend:
 - PyTorch: one device only.
 
 Multi-worker TensorFlow training runs the same script on every machine with
-its own `TF_CONFIG`, identical except for `task.index` (worker 0 is the
-chief and writes checkpoints); each worker uses `num_devices` local GPUs:
+its own `TF_CONFIG`, identical except for `task.index`; each worker uses
+`num_devices` local GPUs and reads its own shard of the data
+(`distribute_dataset`). Every worker holds the same model; worker 0 is the
+chief, the one that should write checkpoints, samples and logs:
 
 ```shell
 # on host-a
