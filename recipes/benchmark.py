@@ -14,8 +14,18 @@ the native grid. Reported: median / min / max seconds per batch, images/s,
 RSS after imports, after building, peak RSS and the working memory (peak
 minus after-imports), analytic MACs and achieved GFLOP/s.
 
+Training throughput (`train_*` configurations, not in the default set): a
+`CREPSGAN` of a named configuration (`keras_creps.training.configs`) trains
+with `fit` on random real images in [-1, 1]: 5 warm-up steps (they compile
+all three step variants), then 16 timed steps (steps 5..20: path length on 4
+of them, R1 on 1, as in one lazy-regularization cycle), timed as one `fit`
+call. Reported: mean seconds per step (= per iteration of the official loop),
+s/kimg, images/s and the peak RSS, comparable with
+`shared/tools/official_train_bench.py` (`--train_compare`).
+
 Usage:
     python recipes/benchmark.py --backend tensorflow --out bench.json
+    python recipes/benchmark.py --backend jax --only train_small_64_b16 --train_compare official_train.json
     python recipes/benchmark.py --backend jax --only creps_256_b1 --runs 3
     python recipes/benchmark.py --backend tensorflow --compare official.json
 """
@@ -43,6 +53,7 @@ flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print 
 flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the warm-up takes longer.")
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
 flags.DEFINE_string("child", None, "Internal: run one configuration and print its JSON.")
+flags.DEFINE_string("train_compare", None, "An official_train_bench.py JSON result to print side by side.")
 
 PAPER_FFHQ = dict(z_dim=512, c_dim=0, w_dim=512, img_channels=3, mapping_layers=8, channel_base=65536, channel_max=1024, biline_channels=32, rank=8)
 BENCH = {
@@ -56,6 +67,15 @@ BENCH = {
     "smoke_16_b2": dict(res=16, batch=2, config=dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=64, biline_channels=8)),
 }
 DEFAULT_ORDER = ["creps_256_b1", "creps_256_b4", "creps_512_b1"]
+TRAIN_BENCH = {
+    # The official training benchmark's configuration: 64^2, batch 16, gamma 0.5.
+    "train_small_64_b16": dict(cfg="small", res=64, batch=16, gamma=0.5),
+    "train_small_32_b32": dict(cfg="small", res=32, batch=32, gamma=0.5),
+    # Seconds-long run of the same protocol (used by the tests).
+    "train_tiny_16_b4": dict(cfg="tiny", res=16, batch=4, gamma=0.5),
+}
+TRAIN_WARMUP_STEPS = 5
+TRAIN_TIMED_STEPS = 16
 
 
 def config_of(spec):
@@ -82,7 +102,64 @@ def set_threads(backend, threads):
         torch.set_num_threads(threads)
 
 
+def run_train_child(name):
+    import keras
+    import numpy as np
+
+    backend = keras.config.backend()
+    set_threads(backend, FLAGS.threads)
+    from keras_creps.training.configs import build_gan
+
+    keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
+    rss_import = rss_mb()
+    spec = TRAIN_BENCH[name]
+    keras.utils.set_random_seed(0)
+    gan = build_gan(spec["cfg"], spec["res"])
+    gan.compile(r1_gamma=spec["gamma"], jit_compile=FLAGS.jit_compile if backend != "torch" else False)
+    n_params = int(sum(np.prod(v.shape) for v in gan.generator.trainable_weights + gan.discriminator.trainable_weights))
+    count = spec["batch"] * (TRAIN_WARMUP_STEPS + TRAIN_TIMED_STEPS)
+    images = np.random.default_rng(0).uniform(-1, 1, (count, spec["res"], spec["res"], 3)).astype("float32")
+    labels = np.zeros((count, 0), "float32")
+    warm, steps = images[: spec["batch"] * TRAIN_WARMUP_STEPS], images[spec["batch"] * TRAIN_WARMUP_STEPS :]
+
+    class StepTimes(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(time.perf_counter() - self.t0)
+
+    t0 = time.perf_counter()
+    gan.fit(warm, labels[: len(warm)], batch_size=spec["batch"], epochs=1, shuffle=False, verbose=0)
+    warm_s = time.perf_counter() - t0
+    step_times = StepTimes()
+    t0 = time.perf_counter()
+    history = gan.fit(steps, labels[: len(steps)], batch_size=spec["batch"], epochs=1, shuffle=False, verbose=0,
+                      callbacks=[step_times]).history
+    total = time.perf_counter() - t0
+    mean = total / TRAIN_TIMED_STEPS
+    print(json.dumps({
+        "name": name, "spec": spec, "backend": backend, "n_params": n_params, "kind": "train",
+        "warmup_s": warm_s, "timed_steps": TRAIN_TIMED_STEPS, "timed_total_s": total,
+        "mean_s_per_step": mean, "median_step_s": statistics.median(step_times.times),
+        "step_times_s": step_times.times,
+        "s_per_kimg": mean * 1000 / spec["batch"], "images_per_s": spec["batch"] / mean,
+        "final_logs": {k: float(v[-1]) for k, v in history.items()},
+        "g_iterations": int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations)),
+        "d_iterations": int(keras.ops.convert_to_numpy(gan.discriminator_optimizer.iterations)),
+        "rss_after_import_mb": rss_import,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }))
+
+
 def run_child(name):
+    if name in TRAIN_BENCH:
+        run_train_child(name)
+        return
     import keras
     import numpy as np
 
@@ -138,9 +215,9 @@ def run_parent(backend):
     from keras_creps.models.creps_macs import creps_generator_macs
 
     names = FLAGS.only.split(",") if FLAGS.only else DEFAULT_ORDER
-    unknown = [n for n in names if n not in BENCH]
+    unknown = [n for n in names if n not in BENCH and n not in TRAIN_BENCH]
     if unknown:
-        raise app.UsageError(f"Unknown configuration(s) {unknown}; choose from {sorted(BENCH)}")
+        raise app.UsageError(f"Unknown configuration(s) {unknown}; choose from {sorted(BENCH) + sorted(TRAIN_BENCH)}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     results = {}
     t_all = time.perf_counter()
@@ -161,6 +238,11 @@ def run_parent(backend):
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["process_wall_s"] = time.perf_counter() - t0
+        if name in TRAIN_BENCH:
+            results[name] = r
+            print(f"{name}: {r['mean_s_per_step']:.3f} s/step, {r['s_per_kimg']:.0f} s/kimg, "
+                  f"{r['images_per_s']:.2f} images/s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            continue
         spec = BENCH[name]
         size = int(spec["res"] * spec.get("scale", 1.0))
         macs = creps_generator_macs(dict(resolution=spec["res"], **config_of(spec)), size, size)["total"]
@@ -190,6 +272,7 @@ def run_parent(backend):
         "total_wall_s": time.perf_counter() - t_all,
     }
     print_table(doc, load_json(FLAGS.compare) if FLAGS.compare else None)
+    print_train_table(doc, load_json(FLAGS.train_compare) if FLAGS.train_compare else None)
     if FLAGS.out:
         tmp = FLAGS.out + ".tmp"
         with open(tmp, "w") as f:
@@ -212,6 +295,8 @@ def print_table(doc, official=None):
     print(header)
     print(rule)
     for name, r in doc["results"].items():
+        if name in TRAIN_BENCH:
+            continue
         if "median_s_per_batch" not in r:
             print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
             continue
@@ -228,6 +313,39 @@ def print_table(doc, official=None):
             o = official.get("results", {}).get(name)
             if o and "images_per_s" in o:
                 print(f"official StyleGAN2 {name}: {o['images_per_s']:.3f} images/s")
+
+
+def _official_train_run(official, spec):
+    """The official_train_bench.py run with the same resolution and batch."""
+    label = f"creps_res{spec['res']}_b{spec['batch']}"
+    for run in (official or {}).get("runs", []):
+        if run.get("label") == label:
+            return run
+    return None
+
+
+def print_train_table(doc, official=None):
+    rows = [(n, r) for n, r in doc["results"].items() if n in TRAIN_BENCH]
+    if not rows:
+        return
+    header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
+    rule = "|---|---|---|---|---|"
+    if official:
+        header += " official s/kimg | official images/s | speed-up |"
+        rule += "---|---|---|"
+    print(header)
+    print(rule)
+    for name, r in rows:
+        if "mean_s_per_step" not in r:
+            print(f"| {name} | {r.get('error', '?')[:40]} |")
+            continue
+        row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f} | {r['images_per_s']:.2f} | "
+               f"{r['peak_rss_mb']:.0f} |")
+        o = _official_train_run(official, TRAIN_BENCH[name])
+        o_kimg = None if o is None else o.get("s_per_kimg")
+        if o_kimg:
+            row += f" {o_kimg:.0f} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"
+        print(row)
 
 
 def main(argv):

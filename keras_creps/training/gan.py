@@ -472,10 +472,12 @@ class CREPSGAN(keras.Model):
         z_dim = self.generator.z_dim
         g_vars = list(self.generator_optimizer._trainable_variables)
         d_vars = list(self.discriminator_optimizer._trainable_variables)
+        # Every variable the phase closures read or write (JAX maps them into
+        # the differentiated function's scope).
         state = (
             self.generator.variables
             + self.discriminator.variables
-            + [self.pl_mean]
+            + [self.pl_mean, self.step, self.seen_images]
         )
 
         gen_c = None
