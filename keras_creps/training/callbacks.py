@@ -1,0 +1,832 @@
+"""Callbacks for long `CREPSGAN` runs: snapshots, sample grids, TensorBoard, progress, NaN guard.
+
+All of them count training in steps and images (kimg), like the StyleGAN
+family, and work on every Keras backend: they read NumPy values only and
+write files with the Python standard library, Pillow and (for TensorBoard)
+`tf.summary`, which needs nothing but NumPy arrays.
+
+Order matters when they share a `fit` call: put `NonFiniteGuard` before
+`SnapshotCallback`, so a step whose losses went NaN stops training before
+anything is saved from it (the snapshot callback also checks the logs
+itself and never saves after a non-finite value).
+
+Files are written atomically: into a temporary name in the same directory,
+then `os.replace`d onto the final name, so a crash mid-write never leaves a
+partial file under a final name.
+
+Example:
+```python
+run_dir = "runs/00000-creps-faces-64-batch32-gamma10"
+snapshots = SnapshotCallback(run_dir, every_kimg=200, batch_size=32, keep_states=3)
+callbacks = [
+    NonFiniteGuard(snapshots=snapshots),
+    snapshots,
+    SampleGridCallback(run_dir, every_kimg=200, batch_size=32, reals=real_images),
+    TensorBoardLogger(run_dir, every_steps=100, batch_size=32),
+    KimgProgress(total_kimg=25000, every_kimg=4, batch_size=32),
+]
+gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_tick, callbacks=callbacks, verbose=0)
+```
+"""
+
+import contextlib
+import datetime
+import io
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+__all__ = [
+    "KimgProgress",
+    "NonFiniteGuard",
+    "SampleGridCallback",
+    "SnapshotCallback",
+    "TensorBoardLogger",
+    "atomic_write",
+    "image_grid",
+    "latest_training_state",
+    "list_training_states",
+]
+
+STATE_PREFIX = "training-state-"
+NETWORK_PREFIX = "network-snapshot-"
+_STATE_PATTERN = re.compile(r"^training-state-(\d{6}(?:\.\d{3})?)\.keras$")
+
+
+# --------------------------------------------------------------------------- files
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Yields a temporary path beside `path`; moves it onto `path` on success.
+
+    The temporary file is in the same directory (so `os.replace` is atomic)
+    and starts with a dot and ends with `.tmp`; it is removed if the body
+    raises, and `path` is then left as it was.
+
+    Example:
+    ```python
+    with atomic_write("run/model.keras") as tmp:
+        model.save(tmp)   # run/model.keras appears complete, or not at all
+    ```
+    """
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    stem, ext = os.path.splitext(name)
+    # Keep the extension last: Keras picks the format from it.
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{ext}", dir=directory)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; final files get the usual mode
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_bytes(path, data):
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def _write_json(path, data):
+    _write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
+
+
+def kimg_tag(seen_images):
+    """The file name tag of a snapshot: `"000012"` at 12000 images, `"000000.032"` at 32.
+
+    Whole kimg give the official six digits; other counts add three decimals,
+    so tags sort in training order as strings.
+    """
+    seen_images = int(seen_images)
+    if seen_images % 1000 == 0:
+        return f"{seen_images // 1000:06d}"
+    return f"{seen_images // 1000:06d}.{seen_images % 1000:03d}"
+
+
+def list_training_states(run_dir):
+    """`[(seen_images, path), ...]` of the training states in `run_dir`, oldest first."""
+    run_dir = os.fspath(run_dir)
+    found = []
+    for name in os.listdir(run_dir):
+        match = _STATE_PATTERN.match(name)
+        if match:
+            whole, _, frac = match.group(1).partition(".")
+            found.append((int(whole) * 1000 + int(frac or 0), os.path.join(run_dir, name)))
+    return sorted(found)
+
+
+def latest_training_state(run_dir):
+    """The path of the newest `training-state-<kimg>.keras` in `run_dir`.
+
+    Raises:
+        ValueError: `run_dir` holds no training state.
+
+    Example:
+    ```python
+    gan = keras.saving.load_model(latest_training_state("runs/00003-creps-faces-64-batch32-gamma10"))
+    ```
+    """
+    states = list_training_states(run_dir)
+    if not states:
+        raise ValueError(f"No {STATE_PREFIX}<kimg>.keras in {os.fspath(run_dir)!r}.")
+    return states[-1][1]
+
+
+def _to_uint8(images):
+    """`[-1, 1]` floats (or uint8) `[N, H, W, C]` -> uint8 `[N, H, W, 3 or 1]`."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return images
+
+
+def image_grid(images, columns):
+    """Tiles `[N, H, W, C]` images (uint8, or floats in `[-1, 1]`) into one uint8 image.
+
+    Rows are filled left to right; a missing last-row cell stays black.
+
+    Example:
+    ```python
+    grid = image_grid(gan.generator_ema(z), columns=8)   # [rows * H, 8 * W, C]
+    ```
+    """
+    images = _to_uint8(images)
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"Expected images [N, H, W, C] with N >= 1. Received: shape={images.shape}")
+    columns = max(1, min(int(columns), len(images)))
+    count, height, width, channels = images.shape
+    rows = math.ceil(count / columns)
+    grid = np.zeros((rows * height, columns * width, channels), np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        grid[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
+    return grid
+
+
+def _png_bytes(grid):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _float(value):
+    try:
+        return float(np.asarray(keras.ops.convert_to_numpy(value) if not isinstance(value, (int, float)) else value))
+    except (TypeError, ValueError):
+        return None
+
+
+def non_finite_terms(logs):
+    """Names of the logged values that are NaN or infinite, in log order."""
+    bad = []
+    for name, value in (logs or {}).items():
+        number = _float(value)
+        if number is not None and not math.isfinite(number):
+            bad.append(name)
+    return bad
+
+
+# --------------------------------------------------------------------------- counting
+
+
+class _TrainingClock(keras.callbacks.Callback):
+    """Base class: follows the GAN's step and image counters on the host.
+
+    Reads `model.step` and `model.seen_images` once at the start of `fit`
+    and then counts batches, so that nothing is read from the device per
+    step (on JAX, reading a variable mid-epoch would first copy the whole
+    training state back into the model). The global batch size is taken
+    from `batch_size`, else from the first batch's logged `kimg`.
+
+    Schedules (`every_steps` or `every_kimg`) fire at the batch end where
+    the step count reaches a multiple of `every_steps`, or the image count
+    crosses a multiple of `every_kimg * 1000`.
+    """
+
+    def __init__(self, every_steps=None, every_kimg=None, batch_size=None, required=True):
+        super().__init__()
+        if every_steps is not None and every_kimg is not None:
+            raise ValueError(
+                "Pass either `every_steps` or `every_kimg`, not both. "
+                f"Received: every_steps={every_steps!r}, every_kimg={every_kimg!r}"
+            )
+        if required and every_steps is None and every_kimg is None:
+            raise ValueError("Pass `every_steps` or `every_kimg`. Received: neither")
+        if every_steps is not None and (not isinstance(every_steps, int) or isinstance(every_steps, bool)
+                                        or every_steps < 1):
+            raise ValueError(f"`every_steps` must be an int >= 1. Received: every_steps={every_steps!r}")
+        if every_kimg is not None and (not isinstance(every_kimg, (int, float)) or not every_kimg > 0):
+            raise ValueError(f"`every_kimg` must be a number > 0. Received: every_kimg={every_kimg!r}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+        self.every_steps = every_steps
+        self.every_kimg = every_kimg
+        self.batch_size = batch_size
+        self.step = 0
+        self.seen_images = 0
+        self._start_images = 0
+        self._batch = batch_size
+
+    @property
+    def kimg(self):
+        return self.seen_images / 1000.0
+
+    def _gan(self):
+        # `self._model`, not `self.model`: on JAX the property syncs the whole
+        # training state into the variables on every access.
+        return self._model
+
+    def _sync(self):
+        """Makes the model's variables current (JAX keeps them apart mid-epoch)."""
+        model = self._model
+        if hasattr(model, "jax_state_sync"):
+            model.jax_state_sync()
+        return model
+
+    def on_train_begin(self, logs=None):
+        model = self._sync()
+        self.step = int(_variable_value(model.step))
+        self.seen_images = int(_variable_value(model.seen_images))
+        self._start_images = self.seen_images
+        self._batch = self.batch_size
+
+    def _advance(self, logs):
+        """Counts one finished step; returns whether the schedule fires."""
+        if self._batch is None:
+            kimg = _float((logs or {}).get("kimg"))
+            if kimg is None:
+                raise ValueError(
+                    f"{type(self).__name__} needs `batch_size` (the logs have no `kimg`). "
+                    f"Received: batch_size={self.batch_size!r}"
+                )
+            self._batch = max(1, round(kimg * 1000) - self._start_images)
+        before = self.seen_images
+        self.step += 1
+        self.seen_images += self._batch
+        if self.every_steps is not None:
+            return self.step % self.every_steps == 0
+        if self.every_kimg is not None:
+            interval = self.every_kimg * 1000.0
+            return math.floor(self.seen_images / interval) > math.floor(before / interval)
+        return False
+
+
+def _variable_value(variable):
+    value = variable.value if hasattr(variable, "value") else variable
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        try:
+            return value.numpy()
+        except (TypeError, RuntimeError, AttributeError):
+            pass
+    return keras.ops.convert_to_numpy(value)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+class SnapshotCallback(_TrainingClock):
+    """Saves the EMA generator and the full training state on a schedule.
+
+    At each snapshot it writes, atomically, into `run_dir`:
+
+    - `network-snapshot-<kimg>.keras`: the EMA generator alone
+      (`gan.generator_ema.save`), loadable with `keras.saving.load_model` or
+      `recipes/generate.py --network`; with `generator_format="preset"` a
+      preset directory `network-snapshot-<kimg>/` instead
+      (`keras_creps.models.presets.save_to_preset`);
+    - `training-state-<kimg>.keras`: the whole `CREPSGAN` (`gan.save`): G, D,
+      EMA generator, both optimizers, `pl_mean`, `w_avg`, the step and image
+      counters and the compile settings. The random draws of a step are a
+      function of `(seed, step)`, so `keras.saving.load_model` of this file
+      continues training exactly;
+    - `training-state-<kimg>.json`: step, kimg, wall time, the file names and
+      `info` (e.g. the dataset facts).
+
+    `<kimg>` is `kimg_tag(seen_images)`: six digits of kimg, plus three
+    decimals when the count is not a whole kimg. Only the newest
+    `keep_states` training states are kept (generators are all kept). No
+    snapshot is written once a logged value has been NaN or infinite, so the
+    last snapshot is always a good one. One more snapshot is written when
+    training ends off-schedule (`at_end=True`).
+
+    Args:
+        run_dir: str. The run directory (created if missing).
+        every_kimg: float or None. Snapshot whenever the image count crosses
+            a multiple of this many thousand images.
+        every_steps: int or None. Snapshot every this many steps (instead).
+        batch_size: int or None. Global batch size; defaults to the first
+            batch's logged `kimg`.
+        keep_states: int or None. Keep only this many newest training states
+            (None keeps all). Defaults to None.
+        save_generator: bool. Write the EMA generator. Defaults to True.
+        save_state: bool. Write the training state. Defaults to True.
+        generator_format: `"keras"` or `"preset"`. Defaults to `"keras"`.
+        at_end: bool. Also snapshot at the end of training. Defaults to True.
+        info: dict or None. JSON-serializable facts added to each `.json`.
+
+    Attributes:
+        last_state_path: path of the newest training state written (or the
+            one resumed from, when set by the caller), else None.
+        last_generator_path: path of the newest generator written.
+        snapshots: list of the JSON records written.
+
+    Example:
+    ```python
+    snapshots = SnapshotCallback("runs/00000-demo", every_kimg=50, batch_size=32, keep_states=2)
+    gan.fit(dataset, epochs=10, steps_per_epoch=125, callbacks=[snapshots])
+    gan = keras.saving.load_model(snapshots.last_state_path)   # continue later
+    ```
+    """
+
+    def __init__(
+        self,
+        run_dir,
+        every_kimg=None,
+        every_steps=None,
+        batch_size=None,
+        keep_states=None,
+        save_generator=True,
+        save_state=True,
+        generator_format="keras",
+        at_end=True,
+        info=None,
+    ):
+        super().__init__(every_steps=every_steps, every_kimg=every_kimg, batch_size=batch_size)
+        if keep_states is not None and (not isinstance(keep_states, int) or keep_states < 1):
+            raise ValueError(f"`keep_states` must be None or an int >= 1. Received: keep_states={keep_states!r}")
+        if generator_format not in ("keras", "preset"):
+            raise ValueError(
+                f"`generator_format` must be 'keras' or 'preset'. Received: generator_format={generator_format!r}"
+            )
+        self.run_dir = os.fspath(run_dir)
+        self.keep_states = keep_states
+        self.save_generator = bool(save_generator)
+        self.save_state = bool(save_state)
+        self.generator_format = generator_format
+        self.at_end = bool(at_end)
+        self.info = dict(info or {})
+        self.last_state_path = None
+        self.last_generator_path = None
+        self.snapshots = []
+        self._poisoned = None
+        self._last_saved_step = None
+        self._start_time = time.time()
+
+    @property
+    def poisoned(self):
+        """The names of the non-finite log values that stopped snapshots, or None."""
+        return self._poisoned
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        os.makedirs(self.run_dir, exist_ok=True)
+        self._last_saved_step = self.step  # the state we start from is already on disk (or fresh)
+        self._start_time = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        due = self._advance(logs)
+        bad = non_finite_terms(logs)
+        if bad and self._poisoned is None:
+            self._poisoned = bad
+        if due and self._poisoned is None:
+            self.save()
+
+    def on_train_end(self, logs=None):
+        if self.at_end and self._poisoned is None and self._last_saved_step != self.step:
+            self.save()
+
+    def save(self):
+        """Writes a snapshot of the current state now; returns its JSON record."""
+        gan = self._sync()
+        tag = kimg_tag(self.seen_images)
+        record = {
+            "step": self.step,
+            "seen_images": self.seen_images,
+            "kimg": self.kimg,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "seconds_in_this_session": round(time.time() - self._start_time, 3),
+            "info": self.info,
+        }
+        if self.save_generator:
+            record["generator"] = self._save_generator(gan, tag)
+            self.last_generator_path = os.path.join(self.run_dir, record["generator"])
+        if self.save_state:
+            name = f"{STATE_PREFIX}{tag}.keras"
+            with atomic_write(os.path.join(self.run_dir, name)) as tmp:
+                gan.save(tmp)
+            record["training_state"] = name
+            _write_json(os.path.join(self.run_dir, f"{STATE_PREFIX}{tag}.json"), record)
+            self.last_state_path = os.path.join(self.run_dir, name)
+            self._prune()
+        self._last_saved_step = self.step
+        self.snapshots.append(record)
+        return record
+
+    def _save_generator(self, gan, tag):
+        if self.generator_format == "preset":
+            from keras_creps.models.presets import save_to_preset
+
+            name = f"{NETWORK_PREFIX}{tag}"
+            metadata = {"kimg": self.kimg, "step": self.step, "description": "EMA generator snapshot"}
+            metadata.update({k: v for k, v in self.info.items() if k not in metadata})
+            save_to_preset(gan.generator_ema, os.path.join(self.run_dir, name), metadata=metadata)
+            return name
+        name = f"{NETWORK_PREFIX}{tag}.keras"
+        with atomic_write(os.path.join(self.run_dir, name)) as tmp:
+            gan.generator_ema.save(tmp)
+        return name
+
+    def _prune(self):
+        if self.keep_states is None:
+            return
+        states = list_training_states(self.run_dir)
+        for _, path in states[: max(0, len(states) - self.keep_states)]:
+            for victim in (path, path[: -len(".keras")] + ".json"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(victim)
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def _class_rows(c_dim, columns):
+    """One row per class: `columns` one-hot labels of class 0, then class 1, ..."""
+    classes = np.repeat(np.arange(c_dim), columns)
+    return np.eye(c_dim, dtype=np.float32)[classes]
+
+
+class SampleGridCallback(_TrainingClock):
+    """Writes a grid of EMA-generator samples per snapshot, plus the reals once.
+
+    The latents are drawn once from `seed`, so successive `fakes<kimg>.png`
+    show the same samples as training goes on. A conditional generator gets
+    one row per class (`columns` samples each, sharing the latents across
+    rows); an unconditional one `rows x columns` samples. `reals.png` is a
+    grid of `reals` (e.g. the first training images), written at the start
+    of training if it does not exist yet. With `log_dir`, the grids also go
+    to TensorBoard as images (`fakes`, `reals`), at step = images seen.
+
+    Args:
+        run_dir: str. Where the PNG files go.
+        every_kimg, every_steps, batch_size: the schedule (see
+            `SnapshotCallback`).
+        columns: int. Samples per row. Defaults to 8.
+        rows: int. Rows of an unconditional grid. Defaults to 4.
+        seed: int. Seed of the latents. Defaults to 0.
+        truncation_psi: float. Defaults to 1.
+        reals: array or None. Real images `[N, H, W, C]`, uint8 or in
+            `[-1, 1]`, for `reals.png`.
+        at_begin: bool. Also write `fakes<kimg>.png` when training starts
+            (the official `fakes_init.png`). Defaults to True.
+        at_end: bool. Also write one when training ends off-schedule.
+        log_dir: str or None. TensorBoard directory for image summaries.
+        render_batch: int. Samples per generator call. Defaults to 16.
+
+    Example:
+    ```python
+    grids = SampleGridCallback("runs/00000-demo", every_kimg=50, batch_size=32, reals=first_batch)
+    ```
+    """
+
+    def __init__(
+        self,
+        run_dir,
+        every_kimg=None,
+        every_steps=None,
+        batch_size=None,
+        columns=8,
+        rows=4,
+        seed=0,
+        truncation_psi=1.0,
+        reals=None,
+        at_begin=True,
+        at_end=True,
+        log_dir=None,
+        render_batch=16,
+    ):
+        super().__init__(every_steps=every_steps, every_kimg=every_kimg, batch_size=batch_size)
+        for name, value in (("columns", columns), ("rows", rows), ("render_batch", render_batch)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an int >= 1. Received: {name}={value!r}")
+        self.run_dir = os.fspath(run_dir)
+        self.columns = columns
+        self.rows = rows
+        self.seed = int(seed)
+        self.truncation_psi = float(truncation_psi)
+        self.reals = reals
+        self.at_begin = bool(at_begin)
+        self.at_end = bool(at_end)
+        self.log_dir = log_dir
+        self.render_batch = render_batch
+        self.written = []
+        self._poisoned = False
+        self._last_step = None
+        self._z = None
+        self._c = None
+
+    def _latents(self, generator):
+        c_dim = generator.c_dim
+        count = self.columns * (c_dim if c_dim else self.rows)
+        if self._z is None or len(self._z) != count:
+            z = np.random.RandomState(self.seed).standard_normal((self.columns, generator.z_dim)).astype(np.float32)
+            if c_dim:
+                self._z = np.tile(z, (c_dim, 1))
+                self._c = _class_rows(c_dim, self.columns)
+            else:
+                extra = np.random.RandomState(self.seed + 1).standard_normal(
+                    (count - self.columns, generator.z_dim)).astype(np.float32)
+                self._z = np.concatenate([z, extra])
+                self._c = None
+        return self._z, self._c
+
+    def render(self, generator):
+        """The sample grid of `generator` as a uint8 `[H, W, C]` array."""
+        z, c = self._latents(generator)
+        chunks = []
+        for start in range(0, len(z), self.render_batch):
+            zs = z[start:start + self.render_batch]
+            cs = None if c is None else c[start:start + self.render_batch]
+            out = generator(zs, cs, truncation_psi=self.truncation_psi)
+            chunks.append(keras.ops.convert_to_numpy(keras.ops.cast(out, "float32")))
+        return image_grid(np.concatenate(chunks), self.columns)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        reals_path = os.path.join(self.run_dir, "reals.png")
+        if self.reals is not None and not os.path.exists(reals_path):
+            grid = image_grid(self.reals, self.columns)
+            _write_bytes(reals_path, _png_bytes(grid))
+            self._summary("reals", grid)
+        if self.at_begin:
+            self.write()
+
+    def on_train_batch_end(self, batch, logs=None):
+        due = self._advance(logs)
+        if non_finite_terms(logs):
+            self._poisoned = True
+        if due and not self._poisoned:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        if self.at_end and not self._poisoned and self._last_step != self.step:
+            self.write()
+
+    def write(self):
+        """Renders and writes `fakes<kimg>.png` now; returns its path."""
+        gan = self._sync()
+        grid = self.render(gan.generator_ema)
+        path = os.path.join(self.run_dir, f"fakes{kimg_tag(self.seen_images)}.png")
+        _write_bytes(path, _png_bytes(grid))
+        self._summary("fakes", grid)
+        self._last_step = self.step
+        self.written.append(path)
+        return path
+
+    def _summary(self, name, grid):
+        if self.log_dir is None:
+            return
+        import tensorflow as tf
+
+        with _summary_writer(self.log_dir).as_default():
+            tf.summary.image(name, grid[None], step=self.seen_images)
+
+
+# --------------------------------------------------------------------------- TensorBoard
+
+_WRITERS = {}
+
+
+def _summary_writer(log_dir):
+    """One `tf.summary` writer per directory per process (writers are not cheap)."""
+    import tensorflow as tf
+
+    key = os.path.abspath(os.fspath(log_dir))
+    writer = _WRITERS.get(key)
+    if writer is None:
+        # Summaries are host-side NumPy; keep them off any distribution strategy.
+        with tf.device("/cpu:0"):
+            writer = tf.summary.create_file_writer(key)
+        _WRITERS[key] = writer
+    return writer
+
+
+class TensorBoardLogger(_TrainingClock):
+    """Writes the training logs as TensorBoard scalars every `every_steps` steps.
+
+    Each logged value (losses, penalties, scores, `pl_mean`, ...) becomes a
+    scalar under `Loss/`, `Scores/` or `Progress/`, at step = images seen
+    (so runs with different batch sizes line up), plus `Progress/kimg` and
+    `Timing/sec_per_kimg`. Works under every Keras backend: it writes NumPy
+    floats with `tf.summary`. Image grids come from `SampleGridCallback`
+    with `log_dir`.
+
+    Args:
+        log_dir: str. The TensorBoard directory (e.g. the run directory).
+        every_steps: int. Defaults to 10.
+        batch_size: int or None. Global batch size.
+
+    Example:
+    ```python
+    gan.fit(dataset, ..., callbacks=[TensorBoardLogger("runs/00000-demo", every_steps=50)])
+    # tensorboard --logdir runs
+    ```
+    """
+
+    def __init__(self, log_dir, every_steps=10, batch_size=None):
+        super().__init__(every_steps=every_steps, batch_size=batch_size)
+        self.log_dir = os.fspath(log_dir)
+        self._last_time = None
+        self._last_images = 0
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._last_time = time.time()
+        self._last_images = self.seen_images
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._advance(logs):
+            self.write(logs)
+
+    def write(self, logs):
+        import tensorflow as tf
+
+        now = time.time()
+        with _summary_writer(self.log_dir).as_default():
+            for name, value in (logs or {}).items():
+                number = _float(value)
+                if number is None:
+                    continue
+                group = "Scores" if name.startswith(("scores", "signs")) else (
+                    "Progress" if name in ("kimg", "pl_mean") else "Loss")
+                tf.summary.scalar(f"{group}/{name}", number, step=self.seen_images)
+            tf.summary.scalar("Progress/kimg", self.kimg, step=self.seen_images)
+            images = self.seen_images - self._last_images
+            if images > 0:
+                tf.summary.scalar("Timing/sec_per_kimg", (now - self._last_time) / images * 1000,
+                                  step=self.seen_images)
+        _summary_writer(self.log_dir).flush()
+        self._last_time, self._last_images = now, self.seen_images
+
+    def on_train_end(self, logs=None):
+        _summary_writer(self.log_dir).flush()
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _duration(seconds):
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+class KimgProgress(_TrainingClock):
+    """Prints one progress line per tick, counted in kimg.
+
+    ```
+    tick 3    kimg 12.0/25000    step 375    time 8m 14s    sec/kimg 41.2    eta 11d 10h 05m    g_loss 1.234 ...
+    ```
+
+    Args:
+        total_kimg: float. Planned length of training, for the ETA.
+        every_kimg, every_steps: the tick (see `SnapshotCallback`).
+        batch_size: int or None. Global batch size.
+        keys: sequence of log names to show. Defaults to G and D losses,
+            the penalties and the real/fake scores.
+        stream: file object. Defaults to `sys.stdout`.
+
+    Example:
+    ```python
+    gan.fit(dataset, ..., verbose=0, callbacks=[KimgProgress(25000, every_kimg=4, batch_size=32)])
+    ```
+    """
+
+    DEFAULT_KEYS = ("g_loss", "d_loss", "pl_penalty", "r1_penalty", "scores_real", "scores_fake")
+
+    def __init__(self, total_kimg, every_kimg=None, every_steps=None, batch_size=None, keys=None, stream=None):
+        super().__init__(every_steps=every_steps, every_kimg=every_kimg, batch_size=batch_size)
+        if not isinstance(total_kimg, (int, float)) or not total_kimg > 0:
+            raise ValueError(f"`total_kimg` must be a number > 0. Received: total_kimg={total_kimg!r}")
+        self.total_kimg = float(total_kimg)
+        self.keys = tuple(keys) if keys is not None else self.DEFAULT_KEYS
+        self.stream = stream
+        self.tick = 0
+        self.lines = []
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._begin_time = self._tick_time = time.time()
+        self._tick_images = self.seen_images
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._advance(logs):
+            self.report(logs)
+
+    def report(self, logs):
+        now = time.time()
+        images = self.seen_images - self._tick_images
+        sec_per_kimg = (now - self._tick_time) / images * 1000 if images else float("nan")
+        remaining = max(0.0, self.total_kimg - self.kimg)
+        self.tick += 1
+        parts = [
+            f"tick {self.tick:<4d}",
+            f"kimg {self.kimg:.{1 if self.total_kimg >= 10 else 3}f}/{self.total_kimg:g}",
+            f"step {self.step}",
+            f"time {_duration(now - self._begin_time)}",
+            f"sec/kimg {sec_per_kimg:.2f}",
+            f"eta {_duration(remaining * sec_per_kimg) if math.isfinite(sec_per_kimg) else '?'}",
+        ]
+        for key in self.keys:
+            value = _float((logs or {}).get(key))
+            if value is not None:
+                parts.append(f"{key} {value:.4g}")
+        line = "    ".join(parts)
+        self.lines.append(line)
+        print(line, file=self.stream or sys.stdout, flush=True)
+        self._tick_time, self._tick_images = now, self.seen_images
+
+
+# --------------------------------------------------------------------------- NaN guard
+
+
+class NonFiniteGuard(_TrainingClock):
+    """Stops training at the first step whose logged values are NaN or infinite.
+
+    Sets `model.stop_training` and builds a message naming the terms, the
+    step and kimg, and the last good snapshot, e.g. `"r1_penalty went
+    non-finite at step 1234 (kimg 39.5); the last good snapshot is
+    runs/.../training-state-000036.keras"`. The message is printed to
+    `stream` (stderr) and kept in `message`; `triggered` tells whether it
+    fired. Put it before `SnapshotCallback` in the callback list.
+
+    Logged values are means over the epoch so far, so a NaN stays visible
+    until the epoch ends; the guard fires at the step it first appears.
+
+    Args:
+        snapshots: `SnapshotCallback` or None. Where the last good snapshot
+            is read from.
+        batch_size: int or None. Global batch size (for the kimg shown).
+        stream: file object. Defaults to `sys.stderr`.
+
+    Example:
+    ```python
+    snapshots = SnapshotCallback(run_dir, every_kimg=50, batch_size=32)
+    guard = NonFiniteGuard(snapshots=snapshots, batch_size=32)
+    gan.fit(dataset, ..., callbacks=[guard, snapshots])
+    if guard.triggered:
+        raise SystemExit(guard.message)
+    ```
+    """
+
+    def __init__(self, snapshots=None, batch_size=None, stream=None):
+        super().__init__(batch_size=batch_size, required=False)
+        self.snapshots = snapshots
+        self.stream = stream
+        self.message = None
+        self.terms = None
+
+    @property
+    def triggered(self):
+        return self.message is not None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._advance(logs)
+        if self.message is not None:
+            return
+        bad = non_finite_terms(logs)
+        if not bad:
+            return
+        self.terms = bad
+        last = getattr(self.snapshots, "last_state_path", None)
+        where = f"the last good snapshot is {last}" if last else "no snapshot was written before it"
+        self.message = (
+            f"{', '.join(bad)} went non-finite at step {self.step} (kimg {self.kimg:.3f}); {where}"
+        )
+        print(self.message, file=self.stream or sys.stderr, flush=True)
+        self._model.stop_training = True
