@@ -1,0 +1,192 @@
+"""recipes/train.py in-process on the current backend: dry run, a real run, exact resume, NaN stop, flag errors.
+
+Runs call `train.run(argv)` in this process (no import or start-up cost per
+run). Networks are tiny and regularization is off (one compiled step
+variant); the GAN's own tests cover regularization and resume of the step.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+from test_case import to_numpy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "recipes"))
+
+import train  # noqa: E402
+
+BACKEND = keras.config.backend()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """16 random-ish 16x16 PNGs in two labelled classes."""
+    root = tmp_path_factory.mktemp("faces")
+    rng = np.random.RandomState(0)
+    labels = []
+    for i in range(16):
+        base = rng.randint(0, 256, 3)
+        image = np.clip(base + rng.randint(-40, 40, (16, 16, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(root / f"img{i:02d}.png")
+        labels.append([f"img{i:02d}.png", i % 2])
+    (root / "dataset.json").write_text(json.dumps({"labels": labels}))
+    return str(root)
+
+
+def args(data, outdir, *extra):
+    return [
+        "train.py", "--data", data, "--outdir", str(outdir), "--cfg", "tiny", "--cbase", "128", "--cmax", "16",
+        "--batch", "4", "--gamma", "0", "--pl_weight", "0", "--tick", "0.008", "--snap", "1", "--log_every", "1",
+        "--grid_columns", "4", "--jit_compile", "false" if BACKEND == "tensorflow" else "auto", *extra,
+    ]
+
+
+def state_arrays(path):
+    gan = keras.saving.load_model(path)
+    named = {}
+    for prefix, variables in (("G", gan.generator.variables), ("D", gan.discriminator.variables),
+                              ("E", gan.generator_ema.variables), ("O", gan.optimizer.variables)):
+        for i, v in enumerate(variables):
+            named[f"{prefix}{i}:{v.name}"] = np.asarray(to_numpy(v.value))
+    named["step"] = np.asarray(to_numpy(gan.step.value))
+    return named
+
+
+@pytest.fixture(scope="module")
+def runs(data, tmp_path_factory):
+    """An uninterrupted 6-step run, a 4-step run, and a run resuming the latter's directory to 6 steps."""
+    outdir = tmp_path_factory.mktemp("runs")
+    full = train.run(args(data, outdir, "--kimg", "0.024", "--keep", "2"))
+    cut = train.run(args(data, outdir, "--kimg", "0.016"))
+    resumed = train.run(args(data, outdir, "--kimg", "0.024", "--resume", cut))
+    return full, cut, resumed
+
+
+def test_dry_run(data, tmp_path, capsys):
+    outdir = tmp_path / "never"
+    assert train.run(args(data, outdir, "--dry_run", "--cond", "--kimg", "1")) is None
+    out = capsys.readouterr().out
+    assert "dry run: 16 images" in out and "16x16, c_dim=2" in out and "250 steps = 125 ticks of 2 steps" in out
+    assert re.search(r"generator: [\d,]+ parameters", out)
+    assert not outdir.exists()
+
+
+def test_run_directory(runs, data):
+    full, cut, resumed = runs
+    assert [os.path.basename(p)[:6] for p in runs] == ["00000-", "00001-", "00002-"]
+    name = os.path.basename(data)
+    assert os.path.basename(full) == f"00000-creps-tiny-{name}-16-batch4-gamma0"
+    with open(os.path.join(full, "training_options.json")) as f:
+        options = json.load(f)
+    assert set(train.OPTION_NAMES) <= set(options["options"])
+    assert options["options"]["batch"] == 4 and options["resolved"]["steps_per_tick"] == 2
+    assert options["resolved"]["generator"]["channel_base"] == 256
+    assert options["resolved"]["dataset"]["num_images"] == 16
+    names = sorted(os.listdir(full))
+    # Ticks of 2 steps (8 images), a snapshot per tick; --keep 2 keeps the newest two states.
+    assert [n for n in names if n.startswith("network-snapshot")] == [
+        f"network-snapshot-000000.{k:03d}.keras" for k in (8, 16, 24)]
+    assert [n for n in names if n.startswith("training-state")] == [
+        f"training-state-000000.{k:03d}.{ext}" for k in (16, 24) for ext in ("json", "keras")]
+    assert {"reals.png", "fakes000000.png", "fakes000000.024.png", "log.txt"} <= set(names)
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    assert Image.open(os.path.join(full, "fakes000000.024.png")).size == (64, 64)  # 4 x 4 samples of 16px
+    assert glob.glob(os.path.join(full, "events.out.tfevents.*"))
+    with open(os.path.join(full, "training-state-000000.024.json")) as f:
+        record = json.load(f)
+    assert record["step"] == 6 and record["seen_images"] == 24
+    with open(os.path.join(full, "log.txt")) as f:
+        log = f.read()
+    assert "tick 3" in log and "kimg 0.024/0.024" in log and "sec/kimg" in log
+    from keras_creps import CREPSGenerator
+
+    generator = keras.saving.load_model(os.path.join(full, "network-snapshot-000000.024.keras"))
+    assert isinstance(generator, CREPSGenerator) and generator.resolution == 16
+
+
+def test_resume_continues_exactly(runs):
+    full, cut, resumed = runs
+    with open(os.path.join(resumed, "training_options.json")) as f:
+        resolved = json.load(f)["resolved"]
+    assert resolved["start_step"] == 4
+    assert resolved["resumed_from"].endswith("training-state-000000.016.keras")
+    # The resumed run writes on from kimg 0.016 in its own directory.
+    assert sorted(n for n in os.listdir(resumed) if n.startswith("network-snapshot")) == [
+        "network-snapshot-000000.024.keras"]
+    expected = state_arrays(os.path.join(full, "training-state-000000.024.keras"))
+    actual = state_arrays(os.path.join(resumed, "training-state-000000.024.keras"))
+    assert expected.keys() == actual.keys() and int(actual["step"]) == 6
+    for key in expected:
+        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-6, atol=1e-6, err_msg=key)
+
+
+def test_non_finite_stops_before_a_bad_snapshot(data, tmp_path):
+    # A huge D learning rate overflows D after its first update.
+    with pytest.raises(FloatingPointError) as raised:
+        train.run(args(data, tmp_path, "--kimg", "0.04", "--tick", "0.004", "--dlr", "1e30"))
+    message = str(raised.value)
+    run_dir = glob.glob(str(tmp_path / "00000-*"))[0]
+    good = os.path.join(run_dir, "training-state-000000.004.keras")
+    assert "d_loss" in message and "went non-finite at step 2 (kimg 0.008)" in message, message
+    assert message.endswith(f"the last good snapshot is {good}")
+    assert sorted(n for n in os.listdir(run_dir) if n.startswith(("training-state", "network"))) == [
+        "network-snapshot-000000.004.keras", "training-state-000000.004.json", "training-state-000000.004.keras"]
+    assert int(to_numpy(keras.saving.load_model(good).step.value)) == 1
+    with open(os.path.join(run_dir, "log.txt")) as f:
+        assert message in f.read()
+
+
+def bad_flag_line(argv, capsys):
+    """Runs main the way app.run does; returns the one stderr line of a usage error."""
+    train.FLAGS.unparse_flags()
+    train.FLAGS(argv)
+    with pytest.raises(SystemExit) as raised:
+        train.main(["train.py"])
+    assert raised.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--batch", "0"], "bad --batch=0: must be >= 1"),
+        (["--cfg", "huge"], "bad --cfg='huge'"),
+        (["--kimg", "nan"], "bad --kimg=nan"),
+        (["--gamma=-1"], "bad --gamma=-1.0"),
+        (["--mixed_precision", "float16"], "float16 is not supported yet"),
+        (["--jit_compile", "maybe"], "bad --jit_compile='maybe'"),
+        (["--resolution", "32"], "bad --resolution=32: the dataset"),
+        (["--resume", "/nonexistent/run"], "bad --resume='/nonexistent/run': no such file"),
+        (["--resume_g_ema", "/tmp"], "needs --resume_g"),
+        (["--batch", "6", "--gpus", "4"], "bad --batch=6: must be a multiple of --gpus=4"),
+    ],
+)
+def test_bad_flags_give_one_line(data, tmp_path, capsys, extra, message):
+    line = bad_flag_line(args(data, tmp_path, *extra), capsys)
+    assert line.startswith("train.py: ") and message in line, line
+    if "--resolution" in extra:
+        assert "16x16" in line
+
+
+def test_gpus_on_torch_or_missing_devices(data, tmp_path, capsys):
+    line = bad_flag_line(args(data, tmp_path, "--gpus", "2", "--batch", "4"), capsys)
+    assert "bad --gpus=2" in line
+    if BACKEND == "torch":
+        assert "not supported" in line
+
+
+def test_resume_needs_a_training_state(runs, data, tmp_path, capsys):
+    generator = os.path.join(runs[0], "network-snapshot-000000.024.keras")
+    line = bad_flag_line(args(data, tmp_path, "--resume", generator), capsys)
+    assert "holds a CREPSGenerator, not a CREPSGAN training state" in line and "--resume_g" in line
+    line = bad_flag_line(args(data, tmp_path, "--resume", str(tmp_path)), capsys)
+    assert "holds no training-state" in line
