@@ -1,0 +1,228 @@
+"""Training callbacks driven by hand (no `fit`): schedules, files, atomic writes, NaN handling."""
+
+import glob
+import io
+import json
+import os
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+from test_case import TestCase, to_numpy
+
+from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
+from keras_creps.training import callbacks as cb
+
+R = 16
+BATCH = 4
+
+
+def tiny_gan(c_dim=0):
+    keras.utils.set_random_seed(0)
+    generator = CREPSGenerator(R, z_dim=32, c_dim=c_dim, w_dim=32, channel_base=256, channel_max=32,
+                               biline_channels=8, rank=2, mapping_layers=2)
+    discriminator = CREPSDiscriminator(R, c_dim=c_dim, channel_base=256, channel_max=32, mapping_layers=2)
+    gan = CREPSGAN(generator, discriminator)
+    gan.compile(r1_gamma=1.0)
+    return gan
+
+
+@pytest.fixture(scope="module")
+def gan():
+    return tiny_gan()
+
+
+def drive(callbacks, gan, steps, logs=None, start=0):
+    """Plays `fit`'s callback events for `steps` steps, advancing the GAN's counters like a real step."""
+    for callback in callbacks:
+        callback.set_model(gan)
+        callback.on_train_begin()
+    for i in range(steps):
+        gan.step.assign(start + i + 1)
+        gan.seen_images.assign((start + i + 1) * BATCH)
+        step_logs = {"g_loss": 0.5, "d_loss": 1.0, "kimg": (start + i + 1) * BATCH / 1000}
+        step_logs.update((logs or {}).get(start + i + 1, {}))
+        for callback in callbacks:
+            callback.on_train_batch_end(i, step_logs)
+        if gan.stop_training:
+            break
+    for callback in callbacks:
+        callback.on_train_end()
+
+
+def reset(gan):
+    gan.step.assign(0)
+    gan.seen_images.assign(0)
+    gan.stop_training = False
+
+
+class TestFiles(TestCase):
+    def test_kimg_tags_sort_in_training_order(self):
+        counts = [0, 4, 32, 999, 1000, 1004, 12000, 123456]
+        tags = [cb.kimg_tag(n) for n in counts]
+        assert tags[:3] == ["000000", "000000.004", "000000.032"] and tags[-2] == "000012"
+        assert sorted(tags) == tags
+
+    def test_image_grid(self):
+        images = np.linspace(-1, 1, 5 * 4 * 4 * 3).reshape(5, 4, 4, 3)
+        grid = cb.image_grid(images, columns=2)
+        assert grid.shape == (12, 8, 3) and grid.dtype == np.uint8
+        np.testing.assert_array_equal(grid[8:, 4:], 0)  # empty last cell
+        assert grid[0, 0, 0] == 0 and grid[11, 3, 2] == 255
+        with pytest.raises(ValueError, match="shape"):
+            cb.image_grid(np.zeros((4, 4, 3)), 2)
+
+    def test_atomic_write_leaves_nothing_on_failure(self, tmp_path):
+        final = tmp_path / "model.keras"
+        final.write_bytes(b"old")
+        with pytest.raises(RuntimeError), cb.atomic_write(final) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(b"partial")
+            raise RuntimeError("disk full")
+        assert final.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.keras"]
+        with cb.atomic_write(final) as tmp:
+            assert tmp.endswith(".keras") and os.path.basename(tmp).startswith(".")
+            with open(tmp, "wb") as f:
+                f.write(b"new")
+        assert final.read_bytes() == b"new" and os.listdir(tmp_path) == ["model.keras"]
+
+    def test_latest_training_state(self, tmp_path):
+        for tag in ("000000.500", "000012", "000002"):
+            (tmp_path / f"training-state-{tag}.keras").write_bytes(b"")
+        (tmp_path / "training-state-000099.keras.tmp").write_bytes(b"")
+        assert [n for n, _ in cb.list_training_states(tmp_path)] == [500, 2000, 12000]
+        assert cb.latest_training_state(tmp_path).endswith("training-state-000012.keras")
+        with pytest.raises(ValueError, match="No training-state"):
+            cb.latest_training_state(tmp_path / "..")
+
+
+class TestSnapshots(TestCase):
+    def test_schedule_files_and_pruning(self, gan, tmp_path):
+        reset(gan)
+        snaps = cb.SnapshotCallback(tmp_path, every_steps=2, keep_states=2, info={"dataset": "toy"})
+        drive([snaps], gan, 7)  # snapshots at steps 2, 4, 6 and 7 (end)
+        assert [r["step"] for r in snaps.snapshots] == [2, 4, 6, 7]
+        names = sorted(os.listdir(tmp_path))
+        assert [n for n in names if n.startswith("network")] == [
+            f"network-snapshot-000000.{k:03d}.keras" for k in (8, 16, 24, 28)]
+        assert [n for n in names if n.startswith("training")] == [
+            f"training-state-000000.{k:03d}.{e}" for k in (24, 28) for e in ("json", "keras")]
+        record = json.loads((tmp_path / "training-state-000000.028.json").read_text())
+        assert record["step"] == 7 and record["kimg"] == 0.028 and record["info"] == {"dataset": "toy"}
+        assert snaps.last_state_path == str(tmp_path / "training-state-000000.028.keras")
+        state = keras.saving.load_model(snaps.last_state_path)
+        assert int(to_numpy(state.step.value)) == 7
+        generator = keras.saving.load_model(snaps.last_generator_path)
+        z = np.random.RandomState(0).randn(2, 32).astype("float32")
+        self.assert_all_close(generator(z), gan.generator_ema(z))
+
+    def test_every_kimg_and_batch_from_logs(self, gan, tmp_path):
+        reset(gan)
+        snaps = cb.SnapshotCallback(tmp_path, every_kimg=0.01, at_end=False)  # batch read from the logged kimg
+        drive([snaps], gan, 6)
+        # 4 images a step: crosses 10 and 20 images at steps 3 and 5.
+        assert [r["step"] for r in snaps.snapshots] == [3, 5]
+
+    def test_preset_format(self, gan, tmp_path):
+        from keras_creps.models.presets import load_generator
+
+        reset(gan)
+        snaps = cb.SnapshotCallback(tmp_path, every_steps=1, save_state=False, generator_format="preset")
+        drive([snaps], gan, 1)
+        assert os.listdir(tmp_path) == ["network-snapshot-000000.004"]
+        assert isinstance(load_generator(str(tmp_path / "network-snapshot-000000.004")), CREPSGenerator)
+
+    def test_failed_save_leaves_no_final_file(self, gan, tmp_path, monkeypatch):
+        reset(gan)
+        snaps = cb.SnapshotCallback(tmp_path, every_steps=1, save_generator=False)
+        drive([snaps], gan, 1)
+        good = snaps.last_state_path
+        before = pathlib.Path(good).read_bytes()
+
+        def crash(path, *args, **kwargs):
+            with open(path, "wb") as f:
+                f.write(b"half a zip")
+            raise OSError("killed mid-write")
+
+        monkeypatch.setattr(gan, "save", crash)
+        with pytest.raises(OSError, match="killed mid-write"):
+            drive([snaps], gan, 1, start=1)
+        assert sorted(os.listdir(tmp_path)) == ["training-state-000000.004.json", "training-state-000000.004.keras"]
+        assert pathlib.Path(good).read_bytes() == before
+
+    def test_no_snapshot_after_non_finite_logs(self, gan, tmp_path):
+        reset(gan)
+        snaps = cb.SnapshotCallback(tmp_path, every_steps=1)
+        drive([snaps], gan, 4, logs={3: {"r1_penalty": float("nan")}})  # no guard: the callback checks itself
+        assert [r["step"] for r in snaps.snapshots] == [1, 2] and snaps.poisoned == ["r1_penalty"]
+
+    def test_guard_stops_first_and_names_terms(self, gan, tmp_path):
+        reset(gan)
+        stream = io.StringIO()
+        snaps = cb.SnapshotCallback(tmp_path, every_steps=1)
+        guard = cb.NonFiniteGuard(snapshots=snaps, batch_size=BATCH, stream=stream)
+        drive([guard, snaps], gan, 10, logs={4: {"r1_penalty": float("nan"), "d_loss": float("inf")}})
+        assert gan.stop_training and guard.triggered and guard.terms == ["d_loss", "r1_penalty"]
+        expected = ("d_loss, r1_penalty went non-finite at step 4 (kimg 0.016); the last good snapshot is "
+                    f"{tmp_path / 'training-state-000000.012.keras'}")
+        assert guard.message == expected and stream.getvalue().strip() == expected
+        assert [r["step"] for r in snaps.snapshots] == [1, 2, 3]
+
+    def test_bad_arguments(self, tmp_path):
+        with pytest.raises(ValueError, match="either `every_steps` or `every_kimg`"):
+            cb.SnapshotCallback(tmp_path, every_kimg=1, every_steps=1)
+        with pytest.raises(ValueError, match="every_steps=0"):
+            cb.SnapshotCallback(tmp_path, every_steps=0)
+        with pytest.raises(ValueError, match="keep_states=0"):
+            cb.SnapshotCallback(tmp_path, every_steps=1, keep_states=0)
+        with pytest.raises(ValueError, match="generator_format='pkl'"):
+            cb.SnapshotCallback(tmp_path, every_steps=1, generator_format="pkl")
+
+
+class TestSamplesAndLogs(TestCase):
+    def test_sample_grid_and_reals(self, gan, tmp_path):
+        reset(gan)
+        reals = np.random.RandomState(0).randint(0, 256, (10, R, R, 3)).astype(np.uint8)
+        grids = cb.SampleGridCallback(tmp_path, every_steps=2, batch_size=BATCH, columns=4, rows=2, reals=reals,
+                                      log_dir=tmp_path / "tb")
+        drive([grids], gan, 2)
+        assert sorted(os.listdir(tmp_path)) == ["fakes000000.008.png", "fakes000000.png", "reals.png", "tb"]
+        assert Image.open(tmp_path / "reals.png").size == (4 * R, 3 * R)
+        first = np.asarray(Image.open(tmp_path / "fakes000000.png"))
+        assert first.shape == (2 * R, 4 * R, 3)
+        # Fixed latents: an unchanged generator renders the same grid.
+        np.testing.assert_array_equal(first, np.asarray(Image.open(tmp_path / "fakes000000.008.png")))
+        tags = event_tags(tmp_path / "tb")
+        assert {"fakes", "reals"} <= tags
+
+    def test_conditional_grid_has_a_row_per_class(self, tmp_path):
+        gan = tiny_gan(c_dim=3)
+        grids = cb.SampleGridCallback(tmp_path, every_steps=1, columns=5, at_end=False)
+        grids.set_model(gan)
+        grids.on_train_begin()
+        assert Image.open(tmp_path / "fakes000000.png").size == (5 * R, 3 * R)
+
+    def test_tensorboard_scalars_and_progress(self, gan, tmp_path):
+        reset(gan)
+        stream = io.StringIO()
+        board = cb.TensorBoardLogger(tmp_path, every_steps=2, batch_size=BATCH)
+        progress = cb.KimgProgress(0.04, every_steps=5, batch_size=BATCH, stream=stream)
+        drive([board, progress], gan, 10)
+        assert {"Loss/g_loss", "Loss/d_loss", "Progress/kimg", "Timing/sec_per_kimg"} <= event_tags(tmp_path)
+        lines = stream.getvalue().strip().splitlines()
+        assert len(lines) == 2 and lines[1].startswith("tick 2")
+        assert "kimg 0.040/0.04" in lines[1] and "step 10" in lines[1] and "sec/kimg" in lines[1]
+        assert "g_loss 0.5" in lines[1]
+
+
+def event_tags(log_dir):
+    import tensorflow as tf
+
+    cb._summary_writer(log_dir).flush()
+    tags = set()
+    for path in glob.glob(os.path.join(str(log_dir), "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
