@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import sys
 
 import keras
@@ -61,12 +62,20 @@ def state_arrays(path):
 
 @pytest.fixture(scope="module")
 def runs(data, tmp_path_factory):
-    """An uninterrupted 6-step run, a 4-step run, and a run resuming the latter's directory to 6 steps."""
+    """An uninterrupted 6-step run, and a run resuming a directory that holds only its state at step 4.
+
+    The second directory is what a run killed after 4 steps leaves behind
+    (its newest training state); the resumed run must end where the
+    uninterrupted one did.
+    """
     outdir = tmp_path_factory.mktemp("runs")
     full = train.run(args(data, outdir, "--kimg", "0.024", "--keep", "2"))
-    cut = train.run(args(data, outdir, "--kimg", "0.016"))
-    resumed = train.run(args(data, outdir, "--kimg", "0.024", "--resume", cut))
-    return full, cut, resumed
+    killed = tmp_path_factory.mktemp("killed") / "00000-killed"
+    killed.mkdir()
+    for ext in ("keras", "json"):
+        shutil.copy(os.path.join(full, f"training-state-000000.016.{ext}"), killed)
+    resumed = train.run(args(data, outdir, "--kimg", "0.024", "--resume", str(killed)))
+    return full, str(killed), resumed
 
 
 def test_dry_run(data, tmp_path, capsys):
@@ -80,7 +89,7 @@ def test_dry_run(data, tmp_path, capsys):
 
 def test_run_directory(runs, data):
     full = runs[0]
-    assert [os.path.basename(p)[:6] for p in runs] == ["00000-", "00001-", "00002-"]
+    assert os.path.basename(runs[2])[:6] == "00001-"
     name = os.path.basename(data)
     assert os.path.basename(full) == f"00000-creps-tiny-{name}-16-batch4-gamma0"
     with open(os.path.join(full, "training_options.json")) as f:
