@@ -59,10 +59,27 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def recipe():
+    # Other recipes imported in this process (tests/recipes/test_train.py
+    # imports train.py) define flags with the same names: set theirs aside
+    # while this recipe's flags exist, then restore them.
+    from absl import flags
+
+    saved = {}
+    for module_name, module_flags in flags.FLAGS.flags_by_module_dict().items():
+        if not module_name.startswith("absl"):
+            for flag in module_flags:
+                saved[flag.name] = flag
+    for name in saved:
+        delattr(flags.FLAGS, name)
+    before = set(flags.FLAGS)
     spec = importlib.util.spec_from_file_location("make_emoji_dataset", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    yield module
+    for name in set(flags.FLAGS) - before:
+        delattr(flags.FLAGS, name)
+    for name, flag in saved.items():
+        flags.FLAGS[name] = flag
 
 
 def read_zip(path):
