@@ -13,24 +13,10 @@ import jax
 from keras.src.backend.common.stateless_scope import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
-
-def num_replicas():
-    # Data-parallel JAX (keras.distribution.DataParallel) is global SPMD
-    # code: the step sees the whole batch, so there is nothing to split.
-    return 1
-
-
-def replica_slice(x):
-    return x
-
-
-def replica_mean(x):
-    return x
-
-
-def assign(pairs):
-    for variable, value in pairs:
-        variable.assign(value)
+from keras_creps.training.gradients.single_device import assign  # noqa: F401
+from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
+from keras_creps.training.gradients.single_device import replica_mean  # noqa: F401
+from keras_creps.training.gradients.single_device import replica_slice  # noqa: F401
 
 
 def _current(variable):

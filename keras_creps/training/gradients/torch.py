@@ -2,22 +2,10 @@
 
 import torch
 
-
-def num_replicas():
-    return 1
-
-
-def replica_slice(x):
-    return x
-
-
-def replica_mean(x):
-    return x
-
-
-def assign(pairs):
-    for variable, value in pairs:
-        variable.assign(value)
+from keras_creps.training.gradients.single_device import assign  # noqa: F401
+from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
+from keras_creps.training.gradients.single_device import replica_mean  # noqa: F401
+from keras_creps.training.gradients.single_device import replica_slice  # noqa: F401
 
 
 def input_gradient(fn, x):
