@@ -95,7 +95,8 @@ _define("boolean", "resume_skip_data", True,
 _define("integer", "gpus", 1,
         "Devices for data-parallel training: TF MirroredStrategy (logical CPUs without GPUs), JAX DataParallel. "
         "Not supported on torch.")
-_define("string", "mixed_precision", "none", "none or bfloat16 (compute dtype of the networks).")
+_define("string", "mixed_precision", "none",
+        "none, bfloat16 or float16: compute dtype of the networks (float16 trains with dynamic loss scaling).")
 _define("string", "jit_compile", "auto", "auto, true or false: XLA compilation of the training step.")
 _define("boolean", "run_eagerly", False,
         "Run the training step op by op, without tf.function/jax.jit (debugging; fastest for tiny test networks).")
@@ -138,10 +139,8 @@ def _check_flags():
         bad("seed", "must be in [0, 2**31)")
     if FLAGS.batch % FLAGS.gpus:
         raise UsageError(f"bad --batch={FLAGS.batch}: must be a multiple of --gpus={FLAGS.gpus}")
-    if FLAGS.mixed_precision == "float16":
-        bad("mixed_precision", "float16 is not supported yet; use bfloat16 or none")
-    if FLAGS.mixed_precision not in ("none", "bfloat16"):
-        bad("mixed_precision", "choose none or bfloat16")
+    if FLAGS.mixed_precision not in ("none", "bfloat16", "float16"):
+        bad("mixed_precision", "choose none, bfloat16 or float16")
     if FLAGS.jit_compile.lower() not in ("auto", "true", "false"):
         bad("jit_compile", "choose auto, true or false")
     if FLAGS.snapshot_format not in ("keras", "preset"):
@@ -280,8 +279,8 @@ def train():
                 strategy = stack.enter_context(distribution_scope(FLAGS.gpus, allow_cpu=True, name="--gpus"))
             except ValueError as error:
                 raise UsageError(f"bad --gpus={FLAGS.gpus}: {error}") from None
-            if FLAGS.mixed_precision == "bfloat16":
-                keras.config.set_dtype_policy("mixed_bfloat16")
+            if FLAGS.mixed_precision != "none":
+                keras.config.set_dtype_policy(f"mixed_{FLAGS.mixed_precision}")
             return _train(strategy, source)
     finally:
         keras.config.set_dtype_policy(previous_policy)

@@ -84,6 +84,7 @@ def path_lengths(generator, ws, noise, rows=None, cols=None):
     if cols is None:
         cols = native_coords(generator.resolution)
     backend = gradients.get()
+    noise = ops.convert_to_tensor(noise, "float32")
 
     def weighted_image(w):
         images = generator.synthesis(w, rows, cols)  # [N, H, W, C]

@@ -87,6 +87,13 @@ def test_dry_run(data, tmp_path, capsys):
     assert not outdir.exists()
 
 
+def test_dry_run_float16_turns_on_loss_scaling(data, tmp_path, capsys):
+    assert train.run(args(data, tmp_path / "never", "--dry_run", "--mixed_precision", "float16")) is None
+    out = capsys.readouterr().out
+    assert '"dtype_policy": "mixed_float16"' in out and '"loss_scaling": true' in out
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+
+
 def test_run_directory(runs, data):
     full = runs[0]
     assert os.path.basename(runs[2])[:6] == "00001-"
@@ -171,7 +178,7 @@ def bad_flag_line(argv, capsys):
         (["--cfg", "huge"], "bad --cfg='huge'"),
         (["--kimg", "nan"], "bad --kimg=nan"),
         (["--gamma=-1"], "bad --gamma=-1.0"),
-        (["--mixed_precision", "float16"], "float16 is not supported yet"),
+        (["--mixed_precision", "float8"], "choose none, bfloat16 or float16"),
         (["--jit_compile", "maybe"], "bad --jit_compile='maybe'"),
         (["--resolution", "32"], "bad --resolution=32: the dataset"),
         (["--resume", "/nonexistent/run"], "bad --resume='/nonexistent/run': no such file"),

@@ -29,7 +29,7 @@ def _current(variable):
 
 
 def input_gradient(fn, x):
-    y, pullback = jax.vjp(fn, x)
+    y, pullback = jax.vjp(fn, jax.numpy.asarray(x))
     (grad,) = pullback(jax.numpy.ones_like(y))
     return y, grad
 

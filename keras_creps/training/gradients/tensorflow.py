@@ -60,6 +60,7 @@ def assign(pairs):
 
 
 def input_gradient(fn, x):
+    x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = fn(x)

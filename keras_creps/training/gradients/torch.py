@@ -1,6 +1,7 @@
 """PyTorch gradients: `torch.autograd.grad(create_graph=True)`; one device."""
 
 import torch
+from keras.ops import convert_to_tensor
 
 from keras_creps.training.gradients.single_device import assign  # noqa: F401
 from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
@@ -9,6 +10,7 @@ from keras_creps.training.gradients.single_device import replica_slice  # noqa: 
 
 
 def input_gradient(fn, x):
+    x = convert_to_tensor(x)
     if not x.requires_grad:
         x = x.detach().requires_grad_(True)
     y = fn(x)
