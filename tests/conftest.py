@@ -1,11 +1,23 @@
 import os
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# On JAX most of the suite's time is XLA compilation, and many tests compile
+# the same tiny models. A persistent compilation cache for this session (also
+# inherited by the recipe subprocesses through the environment) compiles each
+# distinct program once: a repeated tiny-GAN train step drops from ~40 s to
+# ~7 s. Set JAX_COMPILATION_CACHE_DIR yourself to keep a cache between runs.
+if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _JAX_CACHE = tempfile.TemporaryDirectory(prefix="keras-creps-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 
 def pytest_addoption(parser):
