@@ -89,6 +89,10 @@ def _multi_worker():
 
 def train_step(gan, data):
     logs = gan.generic_train_step(data)
+    # Read variables into tensors: with `run_eagerly=True` Keras passes the
+    # outputs through a `tf.experimental.Optional`, which cannot hold a
+    # variable (`Variable.value` is the variable itself on TensorFlow).
+    logs = {name: tf.identity(value) for name, value in logs.items()}
     if _multi_worker():
         # Across workers Keras reduces the step's outputs with
         # `strategy.reduce(MEAN, value, axis=0)`, which needs an axis 0.
