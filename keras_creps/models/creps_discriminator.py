@@ -11,6 +11,7 @@ from keras_creps.layers.arguments import positive_int
 from keras_creps.layers.discriminator_block import DiscriminatorBlock
 from keras_creps.layers.discriminator_epilogue import DiscriminatorEpilogue
 from keras_creps.layers.mapping_network import MappingNetwork
+from keras_creps.models.presets import PresetMixin
 
 # Learning-rate multiplier of the label mapping, as in the official code.
 MAPPING_LR_MULTIPLIER = 0.01
@@ -24,7 +25,7 @@ def _power_of_two(name, value):
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
-class CREPSDiscriminator(keras.Model):
+class CREPSDiscriminator(PresetMixin, keras.Model):
     """StyleGAN2's residual discriminator, as used to train CREPS.
 
     Blocks `b{R}, b{R/2}, ..., b8` (`DiscriminatorBlock`, each halving the
@@ -210,49 +211,6 @@ class CREPSDiscriminator(keras.Model):
 
     def compute_output_shape(self, images_shape, c_shape=None):
         return (images_shape[0], 1)
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True):
-        """Loads a discriminator saved with `save_to_preset`.
-
-        Args:
-            preset: str or `Path`. A preset directory (`config.json`,
-                `model.weights.h5`, `metadata.json`), or the name of one in
-                the repository's `saved_models/`.
-            load_weights: bool. `False` returns the model the config
-                describes with fresh weights. Defaults to `True`.
-
-        Example:
-        ```python
-        discriminator = keras_creps.CREPSDiscriminator.from_preset("saved_models/tiny_discriminator")
-        ```
-        """
-        from keras_creps.models import presets
-
-        return presets.from_preset(preset, cls=cls, load_weights=load_weights)
-
-    def save_to_preset(self, preset_dir, metadata=None):
-        """Saves this discriminator as a preset directory; see `keras_creps.models.presets`.
-
-        Args:
-            preset_dir: str or `Path`. Directory to write (atomically); an
-                existing preset there is replaced, any other non-empty
-                directory is refused.
-            metadata: dict or None. JSON facts for `metadata.json` and the
-                model card (`description`, `training_data`, `kimg`,
-                `metrics`, `license`, ...). Defaults to `None`.
-
-        Returns:
-            The preset directory, as a `Path`.
-
-        Example:
-        ```python
-        discriminator.save_to_preset("saved_models/tiny_discriminator", metadata={"kimg": 100})
-        ```
-        """
-        from keras_creps.models import presets
-
-        return presets.save_to_preset(self, preset_dir, metadata=metadata)
 
     def get_config(self):
         config = super().get_config()

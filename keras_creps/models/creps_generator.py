@@ -7,6 +7,7 @@ from keras_creps.layers.arguments import non_negative_int
 from keras_creps.layers.arguments import positive_int
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.models.creps_synthesis import CREPSSynthesis
+from keras_creps.models.presets import PresetMixin
 
 
 def native_coords(size):
@@ -24,7 +25,7 @@ def _padded(x, size, axis):
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
-class CREPSGenerator(keras.Model):
+class CREPSGenerator(PresetMixin, keras.Model):
     """CREPS generator (Nguyen et al., CVPR 2023): a StyleGAN2-family generator
     without spatial convolutions or upsampling.
 
@@ -311,49 +312,6 @@ class CREPSGenerator(keras.Model):
 
     def compute_output_shape(self, z_shape, c_shape=None):
         return (z_shape[0], self.resolution, self.resolution, self.img_channels)
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True):
-        """Loads a generator saved with `save_to_preset`.
-
-        Args:
-            preset: str or `Path`. A preset directory (`config.json`,
-                `model.weights.h5`, `metadata.json`), or the name of one in
-                the repository's `saved_models/`.
-            load_weights: bool. `False` returns the model the config
-                describes with fresh weights. Defaults to `True`.
-
-        Example:
-        ```python
-        generator = keras_creps.CREPSGenerator.from_preset("saved_models/tiny")
-        ```
-        """
-        from keras_creps.models import presets
-
-        return presets.from_preset(preset, cls=cls, load_weights=load_weights)
-
-    def save_to_preset(self, preset_dir, metadata=None):
-        """Saves this generator as a preset directory; see `keras_creps.models.presets`.
-
-        Args:
-            preset_dir: str or `Path`. Directory to write (atomically); an
-                existing preset there is replaced, any other non-empty
-                directory is refused.
-            metadata: dict or None. JSON facts for `metadata.json` and the
-                model card (`description`, `training_data`, `kimg`,
-                `metrics`, `license`, ...). Defaults to `None`.
-
-        Returns:
-            The preset directory, as a `Path`.
-
-        Example:
-        ```python
-        generator.save_to_preset("saved_models/tiny", metadata={"kimg": 100})
-        ```
-        """
-        from keras_creps.models import presets
-
-        return presets.save_to_preset(self, preset_dir, metadata=metadata)
 
     def get_config(self):
         return {

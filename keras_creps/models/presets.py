@@ -423,3 +423,52 @@ def load_discriminator(path):
     from keras_creps.models.creps_discriminator import CREPSDiscriminator
 
     return _load(path, CREPSDiscriminator)
+
+
+class PresetMixin:
+    """`from_preset` and `save_to_preset` for the CREPS networks.
+
+    `CREPSGenerator` and `CREPSDiscriminator` inherit these two methods; they
+    are thin wrappers around this module's `from_preset` and
+    `save_to_preset`.
+    """
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True):
+        """Loads a network of this class saved with `save_to_preset`.
+
+        Args:
+            preset: str or `Path`. A preset directory (`config.json`,
+                `model.weights.h5`, `metadata.json`), or the name of one in
+                the repository's `saved_models/`.
+            load_weights: bool. `False` returns the model the config
+                describes with fresh weights. Defaults to `True`.
+
+        Example:
+        ```python
+        generator = keras_creps.CREPSGenerator.from_preset("saved_models/tiny")
+        discriminator = keras_creps.CREPSDiscriminator.from_preset("saved_models/tiny_discriminator")
+        ```
+        """
+        return from_preset(preset, cls=cls, load_weights=load_weights)
+
+    def save_to_preset(self, preset_dir, metadata=None):
+        """Saves this network as a preset directory (see `keras_creps.models.presets`).
+
+        Args:
+            preset_dir: str or `Path`. Directory to write (atomically); an
+                existing preset there is replaced, any other non-empty
+                directory is refused.
+            metadata: dict or None. JSON facts for `metadata.json` and the
+                model card (`description`, `training_data`, `kimg`,
+                `metrics`, `license`, ...). Defaults to `None`.
+
+        Returns:
+            The preset directory, as a `Path`.
+
+        Example:
+        ```python
+        generator.save_to_preset("saved_models/tiny", metadata={"kimg": 100})
+        ```
+        """
+        return save_to_preset(self, preset_dir, metadata=metadata)
