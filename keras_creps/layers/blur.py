@@ -51,6 +51,19 @@ def fir_downsample(x, filt, padding, down=1):
     channels = x.shape[-1]
     if channels is None:
         raise ValueError(f"The channel axis of `x` must be known. Received: x.shape={x.shape}")
+    factors = _separable_factors(filt) if keras.config.backend() == "jax" else None
+    if factors is not None:
+        # On JAX: two 1-D passes of strided slices and multiply-adds, the same
+        # sums as the 2-D filter. For the discriminator's shapes this is
+        # 10-16x faster than XLA:CPU's depthwise convolution (the `small`
+        # discriminator's forward + backward: 9.0 s -> 4.7 s at batch 16,
+        # 64^2). TensorFlow's and PyTorch's depthwise kernels are faster
+        # than the slices (2.0 s vs 3.8 s, 3.1 s vs 4.6 s), so they keep them.
+        if padding > 0:
+            pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+            x = ops.pad(x, pad)  # [N, H + 2p, W + 2p, C]
+        x = _fir_1d(x, factors[0], down, axis=1)  # [N, H', W + 2p, C]
+        return _fir_1d(x, factors[1], down, axis=2)  # [N, H', W', C]
     filt = np.asarray(filt, dtype=np.float32)[::-1, ::-1]
     kernel = np.tile(filt[:, :, None, None], (1, 1, channels, 1))  # [K, K, C, 1]
     kernel = ops.cast(kernel, x.dtype)
@@ -58,6 +71,32 @@ def fir_downsample(x, filt, padding, down=1):
         pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
         x = ops.pad(x, pad)  # [N, H + 2p, W + 2p, C]
     return ops.depthwise_conv(x, kernel, strides=down, padding="valid")  # [N, H', W', C]
+
+
+def _separable_factors(filt):
+    """`(column taps, row taps)` with `outer(...) == filt`, or `None` if `filt` is not rank 1."""
+    filt = np.asarray(filt, dtype=np.float64)
+    total = filt.sum()
+    if filt.ndim != 2 or total == 0:
+        return None
+    column, row = filt.sum(axis=1) / total, filt.sum(axis=0)
+    if not np.allclose(np.outer(column, row), filt, rtol=1e-6, atol=1e-12):
+        return None
+    return column, row
+
+
+def _fir_1d(x, taps, down, axis):
+    """Convolves `x` with the 1-D `taps` along `axis` ("valid"), keeping every `down`-th output."""
+    size = len(taps)
+    total = None
+    for k, tap in enumerate(taps[::-1]):  # A convolution: the taps flipped.
+        # Inputs k, k + down, ...: as many as there are outputs.
+        stop = k - (size - 1) or None
+        index = [slice(None)] * 4
+        index[axis] = slice(k, stop, down)
+        term = x[tuple(index)] * float(tap)
+        total = term if total is None else total + term
+    return total
 
 
 def fir_output_size(size, filter_size, padding, down):

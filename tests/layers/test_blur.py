@@ -36,6 +36,19 @@ class TestBlur(TestCase):
         y = to_numpy(fir_downsample(x, fir_filter_2d(taps), 1, 1))
         np.testing.assert_allclose(y, ref.upfirdn_down(x, ref.fir_2d(taps), 1, 1), rtol=0, atol=1e-5)
 
+    @pytest.mark.parametrize("separable", [True, False])
+    def test_any_filter_with_down_sampling(self, separable):
+        # Separable filters take two 1-D passes on JAX; the rest a depthwise
+        # convolution. Both are the same upfirdn2d.
+        rng = np.random.RandomState(3)
+        x = rng.randn(2, 11, 9, 3).astype("float32")
+        if separable:
+            filt = np.outer([0.5, 2.0, 1.0], [1.0, -0.5, 3.0]).astype("float32")
+        else:
+            filt = rng.rand(3, 3).astype("float32")
+        y = to_numpy(fir_downsample(x, filt, 2, 2))
+        np.testing.assert_allclose(y, ref.upfirdn_down(x, filt, 2, 2), rtol=0, atol=1e-5)
+
     def test_constant_input_keeps_its_value_inside(self):
         x = np.full((1, 8, 8, 1), 3.0, "float32")
         y = to_numpy(Blur(padding=1, down=2)(x))
