@@ -20,6 +20,13 @@ if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not 
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 
+# Metric tests and train.py runs cache real-image statistics; keep them out of
+# the user's ~/.cache and fresh for every run of the suite.
+if "KERAS_CREPS_CACHE" not in os.environ:
+    _METRICS_CACHE = tempfile.TemporaryDirectory(prefix="keras-creps-cache-")
+    os.environ["KERAS_CREPS_CACHE"] = _METRICS_CACHE.name
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
 
