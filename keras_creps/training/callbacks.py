@@ -718,7 +718,7 @@ class KimgProgress(_TrainingClock):
         every_kimg, every_steps: the tick (see `SnapshotCallback`).
         batch_size: int or None. Global batch size.
         keys: sequence of log names to show. Defaults to G and D losses,
-            the penalties and the real/fake scores.
+            the penalties, the real/fake scores and `augment_p` (with ADA).
         stream: file object. Defaults to `sys.stdout`.
 
     Example:
@@ -727,7 +727,7 @@ class KimgProgress(_TrainingClock):
     ```
     """
 
-    DEFAULT_KEYS = ("g_loss", "d_loss", "pl_penalty", "r1_penalty", "scores_real", "scores_fake")
+    DEFAULT_KEYS = ("g_loss", "d_loss", "pl_penalty", "r1_penalty", "scores_real", "scores_fake", "augment_p")
 
     def __init__(self, total_kimg, every_kimg=None, every_steps=None, batch_size=None, keys=None, stream=None):
         super().__init__(every_steps=every_steps, every_kimg=every_kimg, batch_size=batch_size)

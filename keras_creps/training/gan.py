@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_creps.augment.adaptive import AdaptiveAugment
+from keras_creps.augment.adaptive import check_ada_settings
 from keras_creps.layers.arguments import positive_int
 from keras_creps.models.creps_discriminator import CREPSDiscriminator
 from keras_creps.models.creps_generator import CREPSGenerator
@@ -18,8 +20,12 @@ from keras_creps.training.schedules import adjust_optimizer_for_lazy_regularizat
 from keras_creps.training.schedules import default_adam
 from keras_creps.training.schedules import ema_beta
 
-# Random streams of one training step; each phase draws from its own.
-_STREAMS = ("g_main", "g_reg", "g_reg_noise", "d_main", "mixing", "labels", "mixing_z", "mixing_p")
+# Random streams of one training step; each phase draws from its own. New
+# streams go at the end, so that existing draws keep their values.
+_STREAMS = (
+    "g_main", "g_reg", "g_reg_noise", "d_main", "mixing", "labels", "mixing_z", "mixing_p",
+    "augment_g_main", "augment_d_fake", "augment_d_real", "augment_d_reg",
+)
 _STREAMS_PER_STEP = 16
 
 LOG_NAMES = (
@@ -194,6 +200,13 @@ class CREPSGAN(keras.Model):
     fake scores and their signs) are Keras metrics, averaged over the epoch
     in `fit`'s progress bar.
 
+    With `augment` (ADA), D sees augmented images wherever it runs, as in the
+    official loss: in `Gmain` (G's gradients pass through the augmentation),
+    `Dmain` and `Dreg` (R1 w.r.t. the reals before augmentation), each call
+    with its own seed stream. `p` adapts by default (`compile(ada_target)`,
+    `keras_creps.augment.AdaptiveAugment` in `self.ada`) and is logged as
+    `augment_p` (only with `augment`); it is saved with the training state.
+
     The step needs a static batch size (`drop_remainder=True`) and
     `steps_per_execution=1` (which phases run is decided per step).
 
@@ -203,6 +216,9 @@ class CREPSGAN(keras.Model):
             resolution, channels and `c_dim`.
         generator_ema: optional `CREPSGenerator` with the generator's config;
             defaults to a copy of `generator`.
+        augment: optional `keras_creps.augment.AugmentPipeline` (or any
+            layer with a float32 scalar variable `p` and
+            `call(images, seed=None)`) applied to every image D sees.
         **kwargs: passed to `keras.Model`.
 
     Example:
@@ -214,10 +230,15 @@ class CREPSGAN(keras.Model):
     gan.compile(r1_gamma=1.0)
     gan.fit(dataset, epochs=1, steps_per_epoch=100)  # (images, labels) batches
     images = gan.generator_ema(z)
+    # ADA: p starts at 0 and adapts so that E[sign(D(augmented reals))] = 0.6.
+    gan = keras_creps.CREPSGAN(generator, discriminator, augment=AugmentPipeline("bgc"))
     ```
+
+    References:
+        - [Karras et al., 2020](https://arxiv.org/abs/2006.06676) (ADA)
     """
 
-    def __init__(self, generator, discriminator, generator_ema=None, **kwargs):
+    def __init__(self, generator, discriminator, generator_ema=None, augment=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(generator, CREPSGenerator):
             raise ValueError(f"`generator` must be a CREPSGenerator. Received: generator={generator!r}")
@@ -249,9 +270,14 @@ class CREPSGAN(keras.Model):
         # variables that the layer flag alone does not switch off.
         for variable in generator_ema.variables:
             variable.trainable = False
+        if augment is not None and not isinstance(getattr(augment, "p", None), keras.Variable):
+            raise ValueError(f"`augment` must be None or an AugmentPipeline. Received: augment={augment!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = generator_ema
+        self.augment = augment
+        # The controller of `augment.p`; configured by `compile`.
+        self.ada = None if augment is None else AdaptiveAugment(name="ada")
 
         self.step = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False,
@@ -292,6 +318,9 @@ class CREPSGAN(keras.Model):
         loss_scaling="auto",
         initial_loss_scale=2.0**15,
         loss_scale_growth_steps=2000,
+        ada_target=0.6,
+        ada_interval=4,
+        ada_kimg=500.0,
         jit_compile="auto",
         steps_per_execution=1,
         **kwargs,
@@ -324,6 +353,11 @@ class CREPSGAN(keras.Model):
             initial_loss_scale, loss_scale_growth_steps: the dynamic loss
                 scale's start (2**15) and how many finite updates in a row
                 double it (2000); see `GANOptimizer`.
+            ada_target: float in [0, 1] or None. With `augment`: the target
+                mean of `sign(D(augmented reals))` that `p` adapts to (0.6);
+                None keeps `p` at the pipeline's value (fixed augmentation).
+            ada_interval: int >= 1. Steps between adjustments of `p` (4).
+            ada_kimg: float > 0. kimg for `p` to move by 1 (500).
             jit_compile: passed to `keras.Model.compile`.
             steps_per_execution: must be 1.
         """
@@ -356,6 +390,9 @@ class CREPSGAN(keras.Model):
             raise ValueError(f"`loss_scaling` must be 'auto', True or False. Received: loss_scaling={loss_scaling!r}")
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31:
             raise ValueError(f"`seed` must be an int in [0, 2**31). Received: seed={seed!r}")
+        ada_target, ada_interval, ada_kimg = check_ada_settings(ada_target, ada_interval, ada_kimg, "ada_")
+        if self.ada is not None:
+            self.ada.configure(ada_target, ada_interval, ada_kimg)
         self.r1_gamma = float(r1_gamma)
         self.pl_weight = float(pl_weight)
         self.pl_decay = float(pl_decay)
@@ -402,6 +439,9 @@ class CREPSGAN(keras.Model):
             "loss_scaling": bool(loss_scaling),
             "initial_loss_scale": optimizer.initial_loss_scale,
             "loss_scale_growth_steps": optimizer.loss_scale_growth_steps,
+            "ada_target": ada_target,
+            "ada_interval": ada_interval,
+            "ada_kimg": ada_kimg,
             "jit_compile": jit_compile,
         }
         self._train_variants = None
@@ -602,6 +642,7 @@ class CREPSGAN(keras.Model):
             self.generator.variables
             + self.discriminator.variables
             + [self.pl_mean, self.step, self.seen_images]
+            + (self.augment.variables if self.augment is not None else [])
         )
 
         gen_c = None
@@ -611,11 +652,12 @@ class CREPSGAN(keras.Model):
 
         # Gmain: maximise D(G(z)).
         z = backend.replica_slice(keras.random.normal((batch, z_dim), seed=self._seed("g_main")))
+        augment_fake = self._augmenter("augment_g_main")
 
         def g_main():
             ws, _ = self._map(z, gen_c)
             images = self.generator.synthesis(ws, self._grid, self._grid)
-            logits = ops.cast(self.discriminator(images, gen_c), "float32")
+            logits = ops.cast(self.discriminator(augment_fake(images), gen_c), "float32")
             losses = generator_logistic_loss(logits)
             return ops.sum(losses) / batch, (losses, logits)
 
@@ -658,10 +700,11 @@ class CREPSGAN(keras.Model):
         if self.generator.mapping.w_avg is not None:
             self.generator.mapping.update_w_avg(ws_unmixed)
         fake = ops.stop_gradient(self.generator.synthesis(ws, self._grid, self._grid))
+        augment_fake, augment_real = self._augmenter("augment_d_fake"), self._augmenter("augment_d_real")
 
         def d_main():
-            fake_logits = ops.cast(self.discriminator(fake, gen_c), "float32")
-            real_logits = ops.cast(self.discriminator(real, real_c), "float32")
+            fake_logits = ops.cast(self.discriminator(augment_fake(fake), gen_c), "float32")
+            real_logits = ops.cast(self.discriminator(augment_real(real), real_c), "float32")
             fake_term, real_term = discriminator_logistic_loss(real_logits, fake_logits)
             loss = (ops.sum(fake_term) + ops.sum(real_term)) / batch
             return loss, (fake_term + real_term, real_logits, fake_logits)
@@ -673,17 +716,26 @@ class CREPSGAN(keras.Model):
         self._track("scores_fake", fake_logits)
         self._track("signs_fake", ops.sign(fake_logits))
 
-        # Dreg: R1, lazily.
+        # Dreg: R1, lazily; w.r.t. the reals before augmentation.
+        real_signs = [ops.sign(real_logits)]
         if run_dreg:
             weight = self.r1_gamma / 2 * self.d_reg_interval
+            augment_real = self._augmenter("augment_d_reg")
 
             def d_reg():
-                penalty, _ = r1_penalty(self.discriminator, real, real_c)
-                return ops.sum(penalty) * weight / batch, penalty
+                penalty, logits = r1_penalty(lambda x, c: self.discriminator(augment_real(x), c), real, real_c)
+                return ops.sum(penalty) * weight / batch, (penalty, ops.cast(logits, "float32"))
 
-            r1 = self._update("discriminator", d_reg, d_vars, state)
+            r1, r1_logits = self._update("discriminator", d_reg, d_vars, state)
             self._track("r1_penalty", r1)
             self._track("d_reg", r1 * (self.r1_gamma / 2))
+            real_signs.append(ops.sign(r1_logits))
+
+        # ADA: the official statistic also counts Dreg's reals.
+        if self.augment is not None and self.ada.adaptive:
+            sign_sum = backend.replica_mean(sum(ops.sum(s) for s in real_signs)) * replicas
+            sign_count = sum(math.prod(s.shape) for s in real_signs) * replicas
+            backend.assign(self.ada.updates(self.augment.p, sign_sum, sign_count, self.step.value, batch))
 
         # EMA of the generator (buffers such as w_avg are copied).
         ema_kimg = self.ema_kimg if self.ema_kimg is not None else batch * 10 / 32
@@ -705,8 +757,23 @@ class CREPSGAN(keras.Model):
         if self.optimizer.loss_scaling:
             logs["g_loss_scale"] = self.optimizer.loss_scale("generator").value
             logs["d_loss_scale"] = self.optimizer.loss_scale("discriminator").value
+        if self.augment is not None:
+            logs["augment_p"] = self.augment.p.value
         logs["kimg"] = ops.cast(self.seen_images.value, "float32") / 1000.0
         return logs
+
+    def _augmenter(self, stream):
+        """`images -> augmented images` with this call's seed; the identity without `augment`."""
+        if self.augment is None:
+            return lambda images: images
+        seed, backend = self._seed(stream), gradients.get()
+        if backend.num_replicas() > 1:
+            # The pipeline draws per image of the local batch: one seed per replica
+            # keeps the replicas' augmentations independent.
+            replica = backend.replica_slice(ops.arange(backend.num_replicas()))[0]
+            offset = ops.cast(ops.stack([replica * 1000003, ops.zeros_like(replica)]), seed.next().dtype)
+            seed = _DrawnSeed(seed.next() + offset)
+        return lambda images: self.augment(images, seed=seed)
 
     @property
     def _grid(self):
@@ -727,6 +794,7 @@ class CREPSGAN(keras.Model):
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "generator_ema": keras.saving.serialize_keras_object(self.generator_ema),
+                "augment": None if self.augment is None else keras.saving.serialize_keras_object(self.augment),
             }
         )
         return config
@@ -734,6 +802,7 @@ class CREPSGAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator", "generator_ema"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("generator", "discriminator", "generator_ema", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
