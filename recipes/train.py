@@ -10,6 +10,7 @@ Examples:
     python recipes/train.py --outdir runs --resume runs/00003-creps-noto-emoji-64-64-batch32-gamma1
     python recipes/train.py --outdir runs --data faces256.zip --resume_g converted/G.keras \
         --resume_d converted/D.keras --resume_g_ema converted/G_ema.keras  # fine-tune official weights
+    python recipes/train.py --outdir runs --aug fixed --p 0.3 --augpipe bg  # fixed augmentation (default: ADA)
     python recipes/train.py --outdir runs --dry_run                        # options + networks, then exit
     KERAS_BACKEND=jax python recipes/train.py --outdir runs --gpus 2
 
@@ -22,14 +23,16 @@ Every run gets a new directory `<outdir>/<NNNNN>-creps[-<cfg>]-<dataset>-<res>-b
     network-snapshot-<kimg>.keras         EMA generator (or a preset dir, --snapshot_format preset)
     training-state-<kimg>.keras + .json   everything needed to resume (last --keep kept)
     events.out.tfevents.*                 TensorBoard scalars and image grids
+    metric-<name>.jsonl                   --metrics of the EMA generator at each snapshot (TensorBoard Metrics/*)
 
 Training is counted in kimg: a tick is `--tick` kimg (one `fit` epoch and
 one progress line), snapshots every `--snap` ticks and at the end; training
 runs to the first tick boundary at or after `--kimg`.
 
 Resuming (`--resume <training-state.keras or run dir>`) restores G, D, the
-EMA generator, both optimizers, `pl_mean`, `w_avg`, the step counter and the
-compile settings (gamma, learning rates, seed) from the state, into a new run
+EMA generator, both optimizers, `pl_mean`, `w_avg`, the augmentation pipeline
+with its `p` and ADA's statistics, the step counter and the compile settings
+(gamma, learning rates, seed, ADA target and speed) from the state, into a new run
 directory; the data stream skips the batches already seen, so a killed run
 resumed from its last state continues exactly as if never stopped (same
 losses and weights; skipping re-reads those batches, which takes a while on
@@ -86,6 +89,14 @@ _define("integer", "keep", 3, "Newest training states kept per run directory (0 
 _define("integer", "log_every", 10, "Steps between TensorBoard scalar summaries.")
 _define("boolean", "mirror", False, "Add left-right mirrored copies of the images (official --mirror).")
 _define("boolean", "cond", False, "Train a class-conditional model on the dataset's labels.")
+_define("string", "aug", "ada",
+        "Discriminator augmentation: ada (p adapts, starting at 0; the official default), fixed (p = --p) or noaug.")
+_define("float", "p", 0.2, "Augmentation probability for --aug fixed (0 trains without augmentation).")
+_define("float", "target", 0.6, "ADA target for the mean sign of D on augmented real images (--aug ada).")
+_define("string", "augpipe", "bgc", "Augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, "
+        "bgcfn or bgcfnc (--aug ada or fixed).")
+_define("float", "ada_kimg", 500.0,
+        "ADA speed: kimg for p to move by 1 (--aug ada). With --resume_g the default is 100, as the official code.")
 _define("string", "resume", None, "Continue training: a training-state-*.keras file, or a run directory (its newest).")
 _define("string", "resume_g", None, "Transfer learning: start G from this generator (.keras or preset).")
 _define("string", "resume_d", None, "Transfer learning: start D from this discriminator (.keras or preset).")
@@ -104,8 +115,16 @@ _define("integer", "seed", 0, "Seed of the initial weights, the data order and e
 _define("string", "snapshot_format", "keras", "keras (network-snapshot-<kimg>.keras) or preset (a preset directory).")
 _define("integer", "grid_columns", 8, "Samples per row of the sample grids.")
 _define("boolean", "dry_run", False, "Print the options and the networks, build the dataset, then exit.")
+_define("list", "metrics", ["swd_full"],
+        "Quality metrics of the EMA generator at every snapshot (see recipes/calc_metrics.py), or none. swd_full "
+        "needs no download; at the built-in set's size it adds ~5 min per snapshot on a 2-core CPU.")
+_define("integer", "metrics_num_gen", None,
+        "Samples per metric and snapshot. Default: each metric's (swd_full: as many as real images, at most "
+        "10000; the 50k metrics: 50000).")
 
 CONFIG_NAMES = ("paper", "small", "tiny")
+# The official --augpipe choices (presets of keras_creps.augment.AugmentPipeline).
+AUGPIPES = ("blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
 
 
 class UsageError(ValueError):
@@ -128,7 +147,7 @@ def _check_flags():
             bad(name, "must be >= 1")
     if FLAGS.keep < 0:
         bad("keep", "must be >= 0")
-    for name in ("kimg", "tick", "glr", "dlr"):
+    for name in ("kimg", "tick", "glr", "dlr", "ada_kimg"):
         value = getattr(FLAGS, name)
         if not (math.isfinite(value) and value > 0):
             bad(name, "must be a finite number > 0")
@@ -143,8 +162,22 @@ def _check_flags():
         bad("mixed_precision", "choose none, bfloat16 or float16")
     if FLAGS.jit_compile.lower() not in ("auto", "true", "false"):
         bad("jit_compile", "choose auto, true or false")
+    if FLAGS.aug not in ("ada", "fixed", "noaug"):
+        bad("aug", "choose ada, fixed or noaug")
+    for name in ("p", "target"):
+        if not 0 <= getattr(FLAGS, name) <= 1:
+            bad(name, "must be in [0, 1]")
+    if FLAGS.augpipe not in AUGPIPES:
+        bad("augpipe", f"choose one of {', '.join(AUGPIPES)}")
+    # As the official train.py: a flag the chosen --aug does not use is a mistake.
+    for name, modes in (("p", ("fixed",)), ("target", ("ada",)), ("ada_kimg", ("ada",)), ("augpipe", ("ada", "fixed"))):
+        if FLAGS[name].present and FLAGS.aug not in modes:
+            bad(name, f"only used with --aug {' or '.join(modes)}, not --aug {FLAGS.aug}")
     if FLAGS.snapshot_format not in ("keras", "preset"):
         bad("snapshot_format", "choose keras or preset")
+    if FLAGS.metrics_num_gen is not None and FLAGS.metrics_num_gen < 1:
+        bad("metrics_num_gen", "must be >= 1")
+    _metric_names()
     if not FLAGS.outdir and not FLAGS.dry_run:
         raise UsageError("--outdir is required (where run directories are created)")
     transfer = [name for name in ("resume_g", "resume_d", "resume_g_ema") if getattr(FLAGS, name)]
@@ -156,6 +189,35 @@ def _check_flags():
         path = getattr(FLAGS, name)
         if path and not os.path.exists(path):
             bad(name, "no such file or directory")
+
+
+def _metric_names():
+    """The --metrics names, [] for `none`; `UsageError` listing the valid names."""
+    from keras_creps.metrics import protocols
+
+    names = [name.strip() for name in FLAGS.metrics if name.strip()]
+    if names in ([], ["none"]):
+        return []
+    unknown = [name for name in names if not protocols.is_valid_metric(name)]
+    if unknown:
+        raise UsageError(f"bad --metrics={','.join(FLAGS.metrics)!r}: unknown {', '.join(unknown)}; choose from "
+                         f"{', '.join(protocols.list_metrics())}, or none")
+    return list(dict.fromkeys(names))
+
+
+def _metrics_callbacks(run_dir, source, every_steps):
+    """`[MetricsCallback]` for --metrics (on the snapshot schedule), or `[]`."""
+    names = _metric_names()
+    if not names:
+        return []
+    from keras_creps.training.metrics_callback import MetricsCallback
+
+    try:
+        return [MetricsCallback(names, run_dir, every_steps=every_steps, batch_size=FLAGS.batch, data=source,
+                                num_gen=FLAGS.metrics_num_gen, data_dir=FLAGS.data_dir,
+                                generator_format=FLAGS.snapshot_format)]
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        raise UsageError(f"bad --metrics={','.join(FLAGS.metrics)!r}: {' '.join(str(error).split())}") from None
 
 
 def _jit_compile():
@@ -200,6 +262,18 @@ def _network_kwargs(resolution, c_dim, channels):
     if FLAGS.cmax is not None:
         d_kwargs["channel_max"], g_kwargs["channel_max"] = FLAGS.cmax, 2 * FLAGS.cmax
     return g_kwargs, d_kwargs
+
+
+def _augment_pipeline():
+    """The pipeline of --aug and --augpipe, or None (noaug, or fixed p = 0 as the official code)."""
+    from keras_creps.augment import AugmentPipeline
+
+    if FLAGS.aug == "noaug" or (FLAGS.aug == "fixed" and FLAGS.p == 0):
+        return None
+    # float32 under any --mixed_precision: the resampling needs the precision
+    # (the official pipeline also runs in float32).
+    return AugmentPipeline(FLAGS.augpipe, p=FLAGS.p if FLAGS.aug == "fixed" else 0.0, dtype="float32",
+                           name="augment")
 
 
 def _count(model):
@@ -343,7 +417,7 @@ def _train(strategy, source):
                             img_channels=generator.img_channels)
             discriminator = CREPSDiscriminator(**d_config, name="discriminator")
         try:
-            gan = CREPSGAN(generator, discriminator, generator_ema=generator_ema)
+            gan = CREPSGAN(generator, discriminator, generator_ema=generator_ema, augment=_augment_pipeline())
         except ValueError as error:
             raise UsageError(f"bad --resume_g/--resume_d/--resume_g_ema: {error}") from None
         gan.compile(
@@ -354,6 +428,9 @@ def _train(strategy, source):
             seed=FLAGS.seed,
             # Trained weights need no EMA ramp-up (as the official --resume).
             ema_rampup=None if FLAGS.resume_g else 0.05,
+            ada_target=FLAGS.target if FLAGS.aug == "ada" else None,
+            # The official code makes ADA react faster when starting from trained weights.
+            ada_kimg=100.0 if FLAGS.resume_g and not FLAGS["ada_kimg"].present else FLAGS.ada_kimg,
             jit_compile=jit_compile,
             run_eagerly=FLAGS.run_eagerly,
         )
@@ -389,6 +466,7 @@ def _train(strategy, source):
         "discriminator": gan.discriminator.get_config(),
         "compile": {k: v for k, v in compile_config.items()},
         "parameters": {"generator": _count(gan.generator), "discriminator": _count(gan.discriminator)},
+        "augment": None if gan.augment is None else gan.augment.get_config(),
         "strategy": type(strategy).__name__ if strategy is not None else None,
         "steps_per_tick": steps_per_tick,
         "total_steps": total_steps,
@@ -400,7 +478,7 @@ def _train(strategy, source):
     }
     if state_path:
         saved = {"gamma": compile_config.get("r1_gamma"), "pl_weight": compile_config.get("pl_weight"),
-                 "seed": compile_config.get("seed")}
+                 "seed": compile_config.get("seed"), "target": compile_config.get("ada_target")}
         differ = {k: v for k, v in saved.items() if v is not None and v != FLAGS[k].value}
         if differ:
             print(f"train.py: note: resuming keeps the state's settings {differ} (flags ignored)")
@@ -440,9 +518,12 @@ def _train(strategy, source):
     dataset = distribute_dataset(strategy, dataset_fn)
 
     # --- Callbacks. The guard runs before anything that writes a snapshot.
-    tee = _Tee(os.path.join(run_dir, "log.txt"))
-    dataset_facts = resolved["dataset"]
     snap_steps = FLAGS.snap * steps_per_tick
+    metrics = _metrics_callbacks(run_dir, source, snap_steps)  # after snapshots: results name them
+    tee = _Tee(os.path.join(run_dir, "log.txt"))
+    for callback in metrics:
+        callback.stream = tee
+    dataset_facts = resolved["dataset"]
     snapshots = cb.SnapshotCallback(
         run_dir, every_steps=snap_steps, batch_size=FLAGS.batch, keep_states=FLAGS.keep or None,
         generator_format=FLAGS.snapshot_format, info={"dataset": dataset_facts, "backend": backend},
@@ -462,7 +543,7 @@ def _train(strategy, source):
     try:
         if initial_epoch < epochs:
             gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_tick,
-                    callbacks=[guard, snapshots, grids, board, progress], verbose=0)
+                    callbacks=[guard, snapshots, grids, board, progress, *metrics], verbose=0)
         tee.write(f"{'stopped' if guard.triggered else 'done'} after {time.time() - start:.1f} s; "
                   f"last snapshot {snapshots.last_state_path}\n")
     finally:

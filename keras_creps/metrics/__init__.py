@@ -11,8 +11,9 @@ Named protocols, as in the StyleGAN papers (`fid50k_full`, `kid50k_full`,
 
 Example:
 ```python
+from keras_creps.data.default import default_dataset_path
 from keras_creps.metrics import calc_metric
-record = calc_metric("swd_full", generator, data=None)  # None: the built-in emoji set
+record = calc_metric("swd_full", generator, data=default_dataset_path())  # the built-in emoji set
 print(record["results"])  # {"swd_full": ..., "swd_full_64": ..., ...}
 ```
 """
