@@ -677,7 +677,7 @@ class TensorBoardLogger(_TrainingClock):
                 if number is None:
                     continue
                 group = "Scores" if name.startswith(("scores", "signs")) else (
-                    "Progress" if name in ("kimg", "pl_mean") else "Loss")
+                    "Progress" if name in ("kimg", "pl_mean", "augment_p") else "Loss")
                 tf.summary.scalar(f"{group}/{name}", number, step=self.seen_images)
             tf.summary.scalar("Progress/kimg", self.kimg, step=self.seen_images)
             images = self.seen_images - self._last_images
