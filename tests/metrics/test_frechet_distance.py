@@ -1,14 +1,18 @@
 """Tests of the Fréchet distance against an independent eigendecomposition route."""
 
+import importlib
+
 import numpy as np
 import pytest
 from scipy import linalg
 from test_case import TestCase
 
-from keras_creps.metrics import frechet_distance as fd_module
 from keras_creps.metrics.frechet_distance import feature_statistics
 from keras_creps.metrics.frechet_distance import frechet_distance
 from keras_creps.metrics.frechet_distance import frechet_distance_from_statistics
+
+# The module, not the function of the same name that `keras_creps.metrics` exports.
+fd_module = importlib.import_module("keras_creps.metrics.frechet_distance")
 
 
 def _psd_sqrt(matrix):
