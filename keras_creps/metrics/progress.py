@@ -3,17 +3,9 @@
 import sys
 import time
 
+from keras_creps.utils.durations import format_duration
+
 __all__ = ["TextProgress", "make_progress"]
-
-
-def format_duration(seconds):
-    """`"1h 02m 03s"`, `"4m 05s"` or `"6s"`."""
-    seconds = int(max(0, round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 class TextProgress:

@@ -34,7 +34,8 @@ import numpy as np
 
 from keras_creps.metrics.generated_images import generated_batches, generate_function, sample_latents
 from keras_creps.metrics.generated_images import sample_labels
-from keras_creps.metrics.progress import format_duration, make_progress
+from keras_creps.metrics.progress import make_progress
+from keras_creps.utils.durations import format_duration
 
 __all__ = ["calc_metric", "get_metric", "is_valid_metric", "list_metrics", "metric_name_for_network", "register_metric",
            "report_metric"]

@@ -24,9 +24,10 @@ import json
 import logging
 import os
 import re
-import uuid
 
 import numpy as np
+
+from keras_creps.utils.files import atomic_write
 
 __all__ = ["CACHE_ENV", "RealSet", "dataset_fingerprint", "resolve_cache_dir"]
 
@@ -240,14 +241,5 @@ class RealSet:
 
 
 def _save_npz(path, arrays):
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)

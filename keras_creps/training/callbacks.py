@@ -37,11 +37,13 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 
 import keras
 import numpy as np
+
+from keras_creps.utils.durations import format_duration
+from keras_creps.utils.files import atomic_write
 
 __all__ = [
     "KimgProgress",
@@ -61,43 +63,6 @@ _STATE_PATTERN = re.compile(r"^training-state-(\d{6}(?:\.\d{3})?)\.keras$")
 
 
 # --------------------------------------------------------------------------- files
-
-
-@contextlib.contextmanager
-def atomic_write(path):
-    """Yields a temporary path beside `path`; moves it onto `path` on success.
-
-    The temporary file is in the same directory (so `os.replace` is atomic)
-    and starts with a dot and ends with `.tmp`; it is removed if the body
-    raises, and `path` is then left as it was.
-
-    Example:
-    ```python
-    with atomic_write("run/model.keras") as tmp:
-        model.save(tmp)   # run/model.keras appears complete, or not at all
-    ```
-    """
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    stem, ext = os.path.splitext(name)
-    # Keep the extension last: Keras picks the format from it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{ext}", dir=directory)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; final files get the usual mode
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _write_bytes(path, data):
@@ -694,18 +659,6 @@ class TensorBoardLogger(_TrainingClock):
 # --------------------------------------------------------------------------- progress
 
 
-def _duration(seconds):
-    seconds = int(max(0, seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-
-
 class KimgProgress(_TrainingClock):
     """Prints one progress line per tick, counted in kimg.
 
@@ -758,9 +711,9 @@ class KimgProgress(_TrainingClock):
             f"tick {self.tick:<4d}",
             f"kimg {self.kimg:.{1 if self.total_kimg >= 10 else 3}f}/{self.total_kimg:g}",
             f"step {self.step}",
-            f"time {_duration(now - self._begin_time)}",
+            f"time {format_duration(now - self._begin_time)}",
             f"sec/kimg {sec_per_kimg:.2f}",
-            f"eta {_duration(remaining * sec_per_kimg) if math.isfinite(sec_per_kimg) else '?'}",
+            f"eta {format_duration(remaining * sec_per_kimg) if math.isfinite(sec_per_kimg) else '?'}",
         ]
         for key in self.keys:
             value = _float((logs or {}).get(key))
