@@ -12,7 +12,8 @@ does, so stored values are copied unchanged.
 
 Official `network-snapshot-*.pkl` files are read without torch and without
 running the code they embed (`keras_creps.official_pickle`), then converted
-with `generator_from_official_pickle` / `discriminator_from_official_pickle`.
+with `generator_from_official_pickle` / `discriminator_from_official_pickle`;
+`describe_official_pickle` summarises a loaded file in bounded time and length.
 """
 
 import numpy as np
@@ -23,11 +24,13 @@ from keras_creps.models.creps_discriminator import CREPSDiscriminator
 from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.official_pickle import OfficialPickleError
 from keras_creps.official_pickle import UnsafePickleError
+from keras_creps.official_pickle import describe_official_pickle
 from keras_creps.official_pickle import load_official_pickle
 
 __all__ = [
     "OfficialPickleError",
     "UnsafePickleError",
+    "describe_official_pickle",
     "discriminator_from_official",
     "discriminator_from_official_pickle",
     "generator_from_official",

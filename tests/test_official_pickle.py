@@ -11,8 +11,11 @@ import hashlib
 import io
 import os
 import pickle
+import pickletools
 import subprocess
 import sys
+import time
+import tracemalloc
 import types
 
 import numpy as np
@@ -546,3 +549,237 @@ def test_reader_imports_neither_torch_nor_keras(tiny_pickle):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- budgets and limits
+
+
+def _limit_error(path_or_payload, match, **kwargs):
+    """Loads a hostile file (path or bytes), expecting a one-line limit refusal."""
+    source = io.BytesIO(path_or_payload) if isinstance(path_or_payload, bytes) else path_or_payload
+    with pytest.raises(OfficialPickleError, match=match) as info:
+        load_official_pickle(source, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 600, message
+    return message
+
+
+def _broadcast(storage, size):
+    return writer.Reduce(writer.Global("torch._utils", "_rebuild_tensor_v2"),
+                         (storage, 0, size, (0,) * len(size), False, {}))
+
+
+def _shared_dict_dag(levels=60):
+    node = {}
+    for _ in range(levels):
+        node = {"a": node, "b": node}
+    return node
+
+
+# A tuple key built from the stack alone: `0`, then DUP + TUPLE2 per level, so
+# that hashing it visits 2**levels items (never built here: hashing it hangs).
+def _tuple_dag_opcodes(levels=60):
+    return pickle.BININT1 + b"\x00" + (pickle.DUP + pickle.TUPLE2) * levels
+
+
+class TestBudgets(TestCase):
+    def test_stride_zero_view_stays_within_the_total_budget(self, tmp_path):
+        # 1 GiB from one float: within the per-view cap, refused by the total budget.
+        path = tmp_path / "gib.pkl"
+        writer.write(str(path), {"x": _broadcast(writer.storage(np.ones(1, "float32")), (1 << 14, 1 << 14))})
+        assert path.stat().st_size < 512
+        message = _limit_error(path, "tensor-bytes limit")
+        assert message.startswith(f"{path} exceeds the reader's tensor-bytes limit: ")
+        assert f"max_tensor_bytes={4 * path.stat().st_size + (512 << 20)})" in message
+
+    def test_many_views_of_one_storage_are_counted_together(self, tmp_path):
+        # 128 views of 1 GiB (128 GiB in all) of a single memoized storage, from a few KB.
+        storage = writer.storage(np.ones(1, "float32"))
+        path = tmp_path / "many.pkl"
+        writer.write(str(path), {"x": [_broadcast(storage, (1 << 14, 1 << 14)) for _ in range(128)]})
+        assert path.stat().st_size < 8192
+        tracemalloc.start()
+        try:
+            _limit_error(path, "tensor-bytes limit")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 600 << 20  # at most one view at the default budget, never 128 GiB
+
+    def test_small_configured_budget(self, tiny_pickle):
+        path, arrays, _ = tiny_pickle
+        message = _limit_error(path, "tensor-bytes limit", max_tensor_bytes=100_000)
+        assert "more than 100,000 bytes once decoded (max_tensor_bytes=100000)" in message
+        # An official file decodes to about twice its size: the default (4x + 512 MiB) has headroom.
+        size = os.path.getsize(path)
+        tight = load_official_pickle(path, max_tensor_bytes=2 * size)
+        default = load_official_pickle(path)
+        for name in ("G", "G_ema", "D", "augment_pipe"):
+            assert list(tight[name]["state_dict"]) == list(default[name]["state_dict"])
+            for key, value in default[name]["state_dict"].items():
+                np.testing.assert_array_equal(tight[name]["state_dict"][key], value, err_msg=key)
+        np.testing.assert_array_equal(default["G_ema"]["state_dict"]["mapping.fc0.weight"],
+                                      arrays["G/mapping.fc0.weight"])
+        for bad in (-1, 1.5, True, "1000"):
+            with pytest.raises(ValueError, match="`max_tensor_bytes` must be a non-negative int"):
+                load_official_pickle(path, max_tensor_bytes=bad)
+
+    def test_arrays_from_one_memoized_buffer_are_charged_each_time(self, tmp_path):
+        # 64 NumPy arrays (as NumPy pickles them) rebuilt from one memoized 1 MB buffer.
+        data = np.arange(1 << 18, dtype="float32").tobytes()
+        dtype = writer.Reduce(writer.Global("numpy", "dtype"), ("f4", False, True),
+                              state=(3, "<", None, None, None, -1, -1, 0))
+        arrays = [writer.Reduce(writer.Global("numpy.core.multiarray", "_reconstruct"),
+                                (writer.Global("numpy", "ndarray"), (0,), b"b"),
+                                state=(1, (1 << 18,), dtype, False, data)) for _ in range(64)]
+        path = tmp_path / "arrays.pkl"
+        writer.write(str(path), {"x": arrays})
+        assert path.stat().st_size < (1 << 20) + 8192
+        loaded = load_official_pickle(path)["x"]
+        assert len(loaded) == 64 and loaded[63][-1] == (1 << 18) - 1
+        _limit_error(path, "tensor-bytes limit", max_tensor_bytes=32 << 20)
+
+
+class TestStreamLimits(TestCase):
+    def test_memo_index_bomb(self):
+        # LONG_BINPUT 0x03ffffff: the C unpickler would size its memo for 64M entries (1 GiB).
+        payload = b"\x80\x04}r\xff\xff\xff\x03."
+        assert len(payload) == 9
+        message = _limit_error(payload, "memo limit")
+        assert message == ("<file object> exceeds the reader's memo limit: memo index 67,108,863 at byte 3 "
+                           "of the pickle, after only 3 opcodes")
+        _limit_error(b"\x80\x04}r\xff\xff\xff\xff.", "memo index 4,294,967,295")  # a MemoryError before
+        _limit_error(b"\x80\x02}p99\n.", "memo index 99 ")  # protocol 0 PUT
+
+    def test_memo_bomb_inside_a_storage_stream(self, tmp_path):
+        inner = writer.legacy_storage_bytes(np.ones(2, "float32"))
+        sys_info = inner.index(b"\x80\x02}")
+        end = inner.index(b".", sys_info) + 1
+        tampered = inner[:sys_info] + b"\x80\x02}r\xff\xff\xff\x03." + inner[end:]
+        path = tmp_path / "inner.pkl"
+        writer.write(str(path), {"x": writer.Reduce(writer.Global("torch.storage", "_load_from_bytes"), (tampered,))})
+        message = _limit_error(path, "memo limit")
+        assert message.startswith(f"{path} exceeds the reader's memo limit: memo index 67,108,863 at byte ")
+        assert f"of a storage stream in {path}" in message
+
+    def test_opcode_limit_counts_every_stream(self, tiny_pickle, monkeypatch):
+        from keras_creps import official_pickle
+
+        path = tiny_pickle[0]
+        with open(path, "rb") as f:
+            outer = sum(1 for _ in pickletools.genops(f))
+        monkeypatch.setattr(official_pickle, "_MAX_OPCODES", outer + 10)  # the storages' pickles come on top
+        message = _limit_error(path, "opcode limit")
+        assert message == f"{path} exceeds the reader's opcode limit: more than {outer + 10:,} pickle opcodes"
+        monkeypatch.setattr(official_pickle, "_MAX_OPCODES", 1000)
+        _limit_error(b"\x80\x04" + b"N0" * 600 + b"}.", "more than 1,000 pickle opcodes")
+
+    def test_stack_limit(self):
+        message = _limit_error(b"\x80\x04" + b"N" * 100_001 + b"}.", "stack limit")
+        assert "more than 100,000 items on the unpickling stack at byte 100002 of the pickle" in message
+
+    def test_mark_nesting_limit(self):
+        message = _limit_error(b"\x80\x02" + b"(" * 1001 + b"}.", "nesting limit")
+        assert "MARKs nested more than 1,000 deep at byte 1002" in message
+        # 1000 nested protocol-0 lists are within the stream limits; the reader refuses their depth later.
+        _limit_error(b"\x80\x02}X\x01\x00\x00\x00x" + b"(" * 1000 + b"N" + b"l" * 1000 + b"s.",
+                     r"nesting limit: its data nests more than 256 deep")
+
+    def test_tuple_nesting_limit(self):
+        # Hashing a million nested 1-tuples overflows the C stack (a crash, not an exception):
+        # tuples may not nest deeper than the reader's depth limit.
+        payload = b"\x80\x04}" + pickle.BININT1 + b"\x00" + pickle.TUPLE1 * 300 + pickle.BININT1 + b"\x01s."
+        _limit_error(payload, "nesting limit: tuples nested more than 256 deep")
+
+    @pytest.mark.parametrize("kind", ["dict key", "set item", "frozenset item", "builtins.set"])
+    def test_hashing_limit(self, kind):
+        dag = _tuple_dag_opcodes()
+        key = b"X\x01\x00\x00\x00k"
+        payload = {
+            "dict key": b"\x80\x04}" + dag + b"K\x01s.",
+            "set item": b"\x80\x04}" + key + b"\x8f(" + dag + b"\x90s.",
+            "frozenset item": b"\x80\x04}" + key + b"(" + dag + b"\x91s.",
+            "builtins.set": b"\x80\x02}" + key + b"c__builtin__\nset\n]" + dag + b"a\x85Rs.",
+        }[kind]
+        assert len(payload) < 200
+        _limit_error(payload, "hashing limit: its dict keys and set items would take more than 2,000,000 hash steps")
+
+    def test_shared_tuples_that_are_never_hashed_load(self):
+        loaded = load_official_pickle(io.BytesIO(b"\x80\x04}X\x01\x00\x00\x00k" + _tuple_dag_opcodes() + b"s."))
+        assert loaded["k"][0] is loaded["k"][1]
+
+    def test_long_global_names_and_constructor_arguments(self):
+        long_name = (pickle.SHORT_BINUNICODE + b"\x05torch"
+                     + pickle.BINUNICODE + (300).to_bytes(4, "little") + b"x" * 300)
+        message = _limit_error(b"\x80\x04" + long_name + pickle.STACK_GLOBAL + b".",
+                               "names longer than 200 characters are not official")
+        assert len(message) < 400
+        ordered = writer.Reduce(writer.Global("collections", "OrderedDict"), ([("a", 1)],))
+        with pytest.raises(OfficialPickleError, match="OrderedDict with constructor arguments is not supported"):
+            load_official_pickle(io.BytesIO(writer.dumps({"x": ordered})))
+
+    @pytest.mark.parametrize("where", ["_scan_pickle", "_decode_storage_stream", "_PlainConverter.plain"])
+    @pytest.mark.parametrize("error, message", [(MemoryError, "memory limit: ran out of memory"),
+                                                (RecursionError, "nesting limit")])
+    def test_memory_and_recursion_errors_are_wrapped(self, tiny_pickle, monkeypatch, where, error, message):
+        from keras_creps import official_pickle
+
+        def fail(*args, **kwargs):
+            raise error()
+
+        owner, _, name = where.rpartition(".")
+        monkeypatch.setattr(getattr(official_pickle, owner) if owner else official_pickle, name, fail)
+        path = tiny_pickle[0]
+        _limit_error(path, f"^{path} exceeds the reader's {message}")
+
+
+class TestDescribe(TestCase):
+    def test_official_snapshot(self, tiny_pickle):
+        from keras_creps.official_pickle import describe_official_pickle
+
+        lines = describe_official_pickle(load_official_pickle(tiny_pickle[0])).splitlines()
+        assert lines[0].startswith("G: Generator, 92 tensors, ") and "'img_resolution': 16" in lines[0]
+        assert any(line.startswith("D: Discriminator, 28 tensors") for line in lines)
+        assert any(line.startswith("augment_pipe: AugmentPipe, 2 tensors, 13 values") for line in lines)
+        assert f"training_set_kwargs: {TRAINING_SET_KWARGS!r}" in lines
+
+    def test_shared_dict_dag_is_described_fast(self, tmp_path):
+        # 625 bytes, 2**60 paths: a full repr never finishes.
+        from keras_creps.official_pickle import describe_official_pickle
+
+        path = tmp_path / "dag.pkl"
+        path.write_bytes(pickle.dumps({"d": _shared_dict_dag()}, protocol=4))
+        assert path.stat().st_size == 625
+        start = time.monotonic()
+        loaded = load_official_pickle(path)
+        text = describe_official_pickle(loaded)
+        assert time.monotonic() - start < 10
+        assert loaded["d"]["a"] is loaded["d"]["b"]
+        assert text.startswith("d: {'a': {'a': ") and "<dict shown before>" in text
+        assert len(text) <= 500 and "\n" not in text
+
+    @pytest.mark.parametrize("value", [
+        "huge string", "huge int", "many keys", "cycle", "deep", "network dag", "many entries", "bad network"])
+    def test_bounded_whatever_the_structure(self, value):
+        from keras_creps.official_pickle import describe_official_pickle
+
+        cycle = []
+        cycle.append(cycle)
+        deep = []
+        for _ in range(100_000):
+            deep = [deep]
+        data = {
+            "huge string": {"s": "x\n" * 10_000_000, "b": b"\x00" * 10_000_000},
+            "huge int": {"n": 7 ** 200_000},
+            "many keys": {"d": {f"k{i}": i for i in range(1_000_000)}},
+            "cycle": {"c": cycle},
+            "deep": {"d": deep},
+            "network dag": {"G": {"class_name": "x" * 10_000, "state_dict": {}, "init_kwargs": _shared_dict_dag()}},
+            "many entries": {i: i for i in range(1_000_000)},
+            "bad network": {"G": {"state_dict": {"w": "not an array"}, "init_kwargs": 5}},
+        }[value]
+        start = time.monotonic()
+        text = describe_official_pickle(data)
+        assert time.monotonic() - start < 10
+        lines = text.split("\n")
+        assert len(lines) <= 65 and all(len(line) <= 500 for line in lines), [len(line) for line in lines]
