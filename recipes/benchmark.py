@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 
+from _startup import quiet_startup
 from absl import app
 from absl import flags
 
@@ -350,6 +351,8 @@ def print_train_table(doc, official=None):
 
 def main(argv):
     del argv
+    # A child's stderr is shown when it fails: keep start-up chatter out of it too.
+    quiet_startup()
     if FLAGS.child:
         run_child(FLAGS.child)
         return

@@ -24,12 +24,12 @@ Examples:
     python recipes/calc_metrics.py --network my_preset --metrics eqt,scale_consistency --out results
 """
 
-import contextlib
 import json
 import os
 import sys
 
-from absl import app, flags, logging
+from _startup import quiet_startup
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("network", None, "A .keras file, a preset directory or name, or a run directory (its newest "
@@ -56,23 +56,6 @@ flags.DEFINE_boolean("progress", True, "Print progress lines on stderr.")
 def fail(message):
     print(f"calc_metrics.py: {' '.join(str(message).split())}", file=sys.stderr)
     sys.exit(2)
-
-
-@contextlib.contextmanager
-def stderr_silenced(silence=True):
-    """Sends file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL."""
-    if not silence:
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def check_flags():
@@ -154,16 +137,10 @@ def print_table(records):
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
-    quiet = not FLAGS["verbosity"].present
-    if quiet:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        logging.set_verbosity(logging.WARNING)
-    with stderr_silenced(quiet):  # TensorFlow's C++ start-up lines (CUDA probing) are noise here
-        import tensorflow as tf
+    quiet_startup(import_tensorflow=True)  # real images come through tf.data on every backend
+    from keras_creps.metrics import protocols
+    from keras_creps.models import presets
 
-        tf.config.list_physical_devices()
-        from keras_creps.metrics import protocols
-        from keras_creps.models import presets
     check_flags()
 
     network_path, run_dir = resolve_network(FLAGS.network)

@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 
+from _startup import quiet_startup
 from absl import app
 from absl import flags
 
@@ -74,6 +75,7 @@ def convert_network(convert, data, which):
 
 def main(argv):
     del argv
+    quiet_startup()  # TensorFlow only comes with its Keras backend here
     if FLAGS.pkl is None:
         fail("pass --pkl with an official network pickle")
     if FLAGS.outdir is not None and (FLAGS.out is not None or FLAGS.preset is not None or FLAGS["which"].present):

@@ -14,6 +14,7 @@ Examples:
 
 import sys
 
+from _startup import quiet_startup
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -38,6 +39,7 @@ def fail(message):
 
 
 def main(argv):
+    quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     if not FLAGS.source:

@@ -20,7 +20,8 @@ Examples:
 import os
 import sys
 
-from absl import app, flags, logging
+from _startup import quiet_startup
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("network", None, "A preset directory, a preset name in saved_models/, or a .keras file.")
@@ -72,8 +73,9 @@ def main(argv):
     del argv
     check_flags()
     ensure_tensorflow_backend()
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines while saving are noise here
+    # After the re-run: only that process loads TensorFlow. Also keeps TensorFlow's INFO lines
+    # while saving out, unless --verbosity asks for them.
+    quiet_startup(import_tensorflow=True)
     from keras_creps.export import describe_saved_model, export_saved_model
     from keras_creps.models import presets
 

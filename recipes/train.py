@@ -18,7 +18,8 @@ Every run gets a new directory `<outdir>/<NNNNN>-creps[-<cfg>]-<dataset>-<res>-b
 (`NNNNN` one more than the highest there; `-<cfg>` unless `paper`) holding:
 
     training_options.json                 every flag + the resolved configuration
-    log.txt                               the progress lines
+    log.txt                               the progress lines (also on stdout)
+    stats.jsonl                           one JSON line per tick: timing, memory, losses (official names)
     reals.png, fakes<kimg>.png            real images; EMA samples at start and each snapshot
     network-snapshot-<kimg>.keras         EMA generator (or a preset dir, --snapshot_format preset)
     training-state-<kimg>.keras + .json   everything needed to resume (last --keep kept)
@@ -27,7 +28,12 @@ Every run gets a new directory `<outdir>/<NNNNN>-creps[-<cfg>]-<dataset>-<res>-b
 
 Training is counted in kimg: a tick is `--tick` kimg (one `fit` epoch and
 one progress line), snapshots every `--snap` ticks and at the end; training
-runs to the first tick boundary at or after `--kimg`.
+runs to the first tick boundary at or after `--kimg`. Before the first step
+a line says the training step is being built (tracing and compiling take
+minutes on a CPU); then come the first step's time, the steady s/step and
+s/kimg with the memory in use, and within a tick a `...` line every
+`--progress_interval` seconds. TensorFlow's native start-up lines are hidden
+unless `--verbosity 0` (`-v 0`) or higher.
 
 Resuming (`--resume <training-state.keras or run dir>`) restores G, D, the
 EMA generator, both optimizers, `pl_mean`, `w_avg`, the augmentation pipeline
@@ -54,7 +60,8 @@ import re
 import sys
 import time
 
-from absl import app, flags, logging
+from _startup import quiet_startup
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 OPTION_NAMES = []
@@ -73,7 +80,7 @@ _define("string", "outdir", None, "Where run directories are created (required u
 _define("string", "desc", None, "Extra text appended to the run directory name.")
 _define("string", "cfg", "small",
         "Network configuration: paper (official CREPS: G channel_base 65536 / max 1024, D 32768 / 512), "
-        "small (fast enough on a CPU at 64x64) or tiny (tests). See keras_creps/training/configs.py.")
+        "small (the CPU benchmark), demo (the shipped emoji model: trains in hours on a CPU) or tiny (tests). See keras_creps/training/configs.py.")
 _define("integer", "cbase", None, "Override the capacity like the official --cbase: D channel_base; G gets twice.")
 _define("integer", "cmax", None, "Override like the official --cmax: D channel_max; G gets twice.")
 _define("integer", "resolution", None, "Expected image resolution; must equal the dataset's. Default: the dataset's.")
@@ -87,6 +94,7 @@ _define("float", "tick", 4.0, "kimg per tick: one progress line and one fit epoc
 _define("integer", "snap", 10, "Ticks between snapshots (network, training state, sample grid).")
 _define("integer", "keep", 3, "Newest training states kept per run directory (0 keeps all).")
 _define("integer", "log_every", 10, "Steps between TensorBoard scalar summaries.")
+_define("float", "progress_interval", 30.0, "Seconds between progress lines within a tick (0: tick lines only).")
 _define("boolean", "mirror", False, "Add left-right mirrored copies of the images (official --mirror).")
 _define("boolean", "cond", False, "Train a class-conditional model on the dataset's labels.")
 _define("string", "aug", "ada",
@@ -122,7 +130,7 @@ _define("integer", "metrics_num_gen", None,
         "Samples per metric and snapshot. Default: each metric's (swd_full: as many as real images, at most "
         "10000; the 50k metrics: 50000).")
 
-CONFIG_NAMES = ("paper", "small", "tiny")
+CONFIG_NAMES = ("paper", "small", "demo", "tiny")  # = keras_creps.training.configs.CONFIG_NAMES (not imported: keras loads late)
 # The official --augpipe choices (presets of keras_creps.augment.AugmentPipeline).
 AUGPIPES = ("blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
 
@@ -151,7 +159,7 @@ def _check_flags():
         value = getattr(FLAGS, name)
         if not (math.isfinite(value) and value > 0):
             bad(name, "must be a finite number > 0")
-    for name in ("gamma", "pl_weight"):
+    for name in ("gamma", "pl_weight", "progress_interval"):
         if not (math.isfinite(getattr(FLAGS, name)) and getattr(FLAGS, name) >= 0):
             bad(name, "must be a finite number >= 0")
     if not 0 <= FLAGS.seed < 2**31:
@@ -318,7 +326,8 @@ class _Tee:
     """A text stream writing to stdout and to the run's log file."""
 
     def __init__(self, path):
-        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        # Line-buffered: each finished line is in the file at once (`tail -f`, crashes).
+        self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by close()
 
     def write(self, text):
         sys.stdout.write(text)
@@ -506,8 +515,9 @@ def _train(strategy, source):
 
     def dataset_fn(context):
         seed = FLAGS.seed if (FLAGS.resume_skip_data or not step0) else FLAGS.seed + step0
+        # `validated`: the source was scanned and reported above; each pipeline reuses that scan.
         dataset, _ = make_dataset(source, batch_size=FLAGS.batch, use_labels=FLAGS.cond, xflip=FLAGS.mirror,
-                                  seed=seed, data_dir=FLAGS.data_dir, input_context=context)
+                                  seed=seed, data_dir=FLAGS.data_dir, input_context=context, validated=info)
         if step0 and FLAGS.resume_skip_data:
             # Batches per step from this pipeline: per-replica batches under a TF strategy.
             pipelines = context.num_input_pipelines if context is not None else 1
@@ -535,15 +545,18 @@ def _train(strategy, source):
         reals=_real_images(source, info, FLAGS.grid_columns), log_dir=run_dir,
     )
     board = cb.TensorBoardLogger(run_dir, every_steps=FLAGS.log_every, batch_size=FLAGS.batch)
-    progress = cb.KimgProgress(FLAGS.kimg, every_steps=steps_per_tick, batch_size=FLAGS.batch, stream=tee)
+    progress = cb.KimgProgress(FLAGS.kimg, every_steps=steps_per_tick, batch_size=FLAGS.batch, stream=tee,
+                               interval=FLAGS.progress_interval, stats_path=os.path.join(run_dir, "stats.jsonl"))
 
     tee.write(f"run {run_dir}\n{'resuming ' + state_path + ' at step ' + str(step0) if state_path else 'starting'}"
               f" ({backend}); {total_steps} steps of {FLAGS.batch} images, {steps_per_tick} per tick\n")
     start = time.time()
     try:
         if initial_epoch < epochs:
+            # Progress first: it times each step before the others save anything after it.
+            # shuffle=False: the stream is shuffled already (fit would only warn that it ignores True).
             gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_tick,
-                    callbacks=[guard, snapshots, grids, board, progress, *metrics], verbose=0)
+                    callbacks=[progress, guard, snapshots, grids, board, *metrics], verbose=0, shuffle=False)
         tee.write(f"{'stopped' if guard.triggered else 'done'} after {time.time() - start:.1f} s; "
                   f"last snapshot {snapshots.last_state_path}\n")
     finally:
@@ -561,6 +574,7 @@ def run(argv):
 
 
 def main(argv):
+    quiet_startup(import_tensorflow=True)  # tf.data on every backend
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)
@@ -575,5 +589,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    logging.set_verbosity(logging.WARNING)
     app.run(main)

@@ -42,6 +42,9 @@ class DatasetInfo:
         batch_size: int. Images per yielded batch (per replica).
         report: `BadFileReport`. Excluded and converted files.
 
+    Pass an info back as `make_dataset(..., validated=info)` to build another
+    pipeline of the same source without scanning it again.
+
     Example:
     ```python
     dataset, info = make_dataset("faces.zip", batch_size=32)
@@ -62,6 +65,8 @@ class DatasetInfo:
     xflip: bool
     batch_size: int
     report: BadFileReport
+    # The validated source behind this info, reused by `make_dataset(validated=...)`.
+    _plan: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def epoch_size(self):
@@ -558,6 +563,7 @@ def make_dataset(
     max_images=None,
     data_dir=None,
     split="train",
+    validated=None,
 ):
     """A `tf.data.Dataset` of `(images, labels)` batches for GAN training.
 
@@ -619,6 +625,11 @@ def make_dataset(
             first ones for TFRecord and TFDS sources.
         data_dir: str or None. TFDS data directory (required for `tfds:`).
         split: str. TFDS split. Defaults to `"train"`.
+        validated: `DatasetInfo` or None. The info of an earlier call on the
+            same source with the same `resolution`, `channels`, `use_labels`,
+            `max_images`, `data_dir` and `split`: its scan is reused, so no
+            file is opened or reported again (e.g. one pipeline per replica
+            after one validating call). `seed` then only orders the stream.
 
     Returns:
         `(dataset, info)`: `dataset` yields `(images, labels)` with images
@@ -635,9 +646,16 @@ def make_dataset(
     if shuffle_buffer is None:
         shuffle_buffer = DEFAULT_SHUFFLE_BUFFER
     shuffle_buffer = _check_positive(shuffle_buffer, "shuffle_buffer")
-    plan = _plan(source, resolution=resolution, channels=channels, use_labels=use_labels,
-                 max_images=max_images, seed=seed, data_dir=data_dir, split=split)
-    _warn_about(plan.report)
+    scan = {"source": os.fspath(source) if isinstance(source, os.PathLike) else source, "resolution": resolution,
+            "channels": channels, "use_labels": bool(use_labels), "max_images": max_images, "data_dir": data_dir,
+            "split": split}
+    if validated is not None:
+        plan = _validated_plan(validated, scan)
+    else:
+        plan = _plan(source, resolution=resolution, channels=channels, use_labels=use_labels,
+                     max_images=max_images, seed=seed, data_dir=data_dir, split=split)
+        plan.scan = scan
+        _warn_about(plan.report)
 
     per_replica = batch_size
     pipelines = 1
@@ -680,8 +698,21 @@ def make_dataset(
         xflip=bool(xflip),
         batch_size=per_replica,
         report=plan.report,
+        _plan=plan,
     )
     return dataset, info
+
+
+def _validated_plan(validated, scan):
+    """The plan behind `validated`; a `ValueError` when it was built for other arguments."""
+    plan = getattr(validated, "_plan", None)
+    if not isinstance(validated, DatasetInfo) or plan is None:
+        raise ValueError(f"`validated` must be the info returned by make_dataset. Received: validated={validated!r}")
+    differ = [f"{key}={plan.scan[key]!r} there, {value!r} here" for key, value in scan.items()
+              if plan.scan[key] != value]
+    if differ:
+        raise ValueError(f"`validated` comes from a make_dataset call with other arguments: {'; '.join(differ)}")
+    return plan
 
 
 def load_images(

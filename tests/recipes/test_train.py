@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, "recipes"))
 import train
 
 BACKEND = keras.config.backend()
+MAKE_DATASET_CALLS = []  # the `validated=` argument of each make_dataset call of the uninterrupted run
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,20 @@ def runs(data, tmp_path_factory):
     (its newest training state); the resumed run must end where the
     uninterrupted one did.
     """
+    import keras_creps.data
+
     outdir = tmp_path_factory.mktemp("runs")
-    full = train.run(args(data, outdir, "--kimg", "0.024", "--keep", "2"))
+    calls = []
+    original = keras_creps.data.make_dataset
+
+    def recording_make_dataset(*a, **kw):
+        calls.append(kw.get("validated"))
+        return original(*a, **kw)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keras_creps.data, "make_dataset", recording_make_dataset)
+        full = train.run(args(data, outdir, "--kimg", "0.024", "--keep", "2", "--progress_interval", "0.001"))
+    MAKE_DATASET_CALLS.extend(calls)
     killed = tmp_path_factory.mktemp("killed") / "00000-killed"
     killed.mkdir()
     for ext in ("keras", "json"):
@@ -125,6 +138,37 @@ def test_run_directory(runs, data):
 
     generator = keras.saving.load_model(os.path.join(full, "network-snapshot-000000.024.keras"))
     assert isinstance(generator, CREPSGenerator) and generator.resolution == 16
+
+
+def test_progress_lines_stats_and_one_scan(runs):
+    full, resumed = runs[0], runs[2]
+    with open(os.path.join(full, "log.txt")) as f:
+        log = f.read().splitlines()
+    # Announced before the first step, timed after it; then the steady speed after 3 more steps.
+    first = log.index(next(line for line in log if line.startswith("step 1: ")))
+    assert re.fullmatch(r"step 1 took \d+\.\d s.*; memory [\d.]+ GiB, peak [\d.]+ GiB", log[first + 1]), log
+    steady = [line for line in log if line.startswith("steady speed: ")]
+    assert len(steady) == 1 and re.search(r"s/step, [\d.]+ s/kimg, [\d.]+ images/s \(mean of 3 steps", steady[0])
+    # A tiny --progress_interval: a timed line after each step that ends no tick (step 1 has its own line).
+    timed = [line for line in log if line.startswith("... ")]
+    assert [line.split("    ")[:2] for line in timed] == [["... kimg 0.012/0.024", "step 3"],
+                                                         ["... kimg 0.020/0.024", "step 5"]], timed
+    assert all("images/s" in line and "g_loss" in line for line in timed)
+    assert [line.split()[1] for line in log if line.startswith("tick")] == ["1", "2", "3"]
+    with open(os.path.join(full, "stats.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    assert [r["Progress/tick"]["mean"] for r in records] == [1, 2, 3]
+    assert [r["Progress/kimg"]["mean"] for r in records] == pytest.approx([0.008, 0.016, 0.024])
+    for record in records:
+        assert {"Progress/tick", "Progress/kimg", "Timing/total_sec", "Timing/sec_per_tick", "Timing/sec_per_kimg",
+                "Resources/peak_rss_gb", "Loss/G/loss", "Loss/D/loss", "Loss/r1_penalty", "Progress/augment",
+                "timestamp"} <= set(record)
+        assert record["Loss/G/loss"]["num"] == 2 and record["Resources/peak_rss_gb"]["mean"] > 0
+    with open(os.path.join(resumed, "log.txt")) as f:
+        assert "\nstep 5: " in f.read()  # the resumed run starts at step 5
+    # The data source is scanned once; every pipeline reuses that scan.
+    assert MAKE_DATASET_CALLS[0] is None and len(MAKE_DATASET_CALLS) >= 2
+    assert all(info is not None and info.num_images == 16 for info in MAKE_DATASET_CALLS[1:])
 
 
 def test_resume_continues_exactly(runs):

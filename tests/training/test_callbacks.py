@@ -211,10 +211,90 @@ class TestSamplesAndLogs(TestCase):
         progress = cb.KimgProgress(0.04, every_steps=5, batch_size=BATCH, stream=stream)
         drive([board, progress], gan, 10)
         assert {"Loss/g_loss", "Loss/d_loss", "Progress/kimg", "Timing/sec_per_kimg"} <= event_tags(tmp_path)
-        lines = stream.getvalue().strip().splitlines()
+        lines = [line for line in stream.getvalue().strip().splitlines() if line.startswith("tick")]
         assert len(lines) == 2 and lines[1].startswith("tick 2")
         assert "kimg 0.040/0.04" in lines[1] and "step 10" in lines[1] and "sec/kimg" in lines[1]
         assert "g_loss 0.5" in lines[1]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def play_progress(progress, gan, durations, gaps=None):
+    """Plays `fit`'s events with a fake clock: step `i` lasts `durations[i]`, then `gaps[i]` pass."""
+    clock = progress.clock
+    progress.set_model(gan)
+    progress.on_train_begin()
+    progress.on_epoch_begin(0)
+    for i, seconds in enumerate(durations):
+        progress.on_train_batch_begin(i)
+        clock.now += seconds
+        gan.step.assign(i + 1)
+        gan.seen_images.assign((i + 1) * BATCH)
+        progress.on_train_batch_end(i, {"g_loss": 0.5, "d_loss": 1.0, "r1_penalty": 0.25, "augment_p": 0.125,
+                                        "kimg": (i + 1) * BATCH / 1000})
+        clock.now += (gaps or {}).get(i, 0.0)
+    progress.on_train_end()
+
+
+class TestProgress(TestCase):
+    def test_first_step_steady_speed_and_timed_lines(self, gan, tmp_path):
+        # Lazy regularization every 4 (G) and 16 (D) steps: variants compile at step
+        # indices 0 (both), 1 (none) and 4 (G only); the steady speed leaves those out.
+        reset(gan)
+        assert gan.phases_for_step(0) == (True, True) and gan.phases_for_step(4) == (True, False)
+        stream = io.StringIO()
+        progress = cb.KimgProgress(1, every_steps=10, batch_size=BATCH, stream=stream, interval=30,
+                                   stats_path=tmp_path / "stats.jsonl", clock=FakeClock())
+        durations = [90.0 if i == 0 else 20.0 if i in (1, 4) else 2.0 for i in range(20)]
+        play_progress(progress, gan, durations, gaps={4: 1.0})  # e.g. a snapshot after step 5
+        lines = stream.getvalue().splitlines()
+        assert lines[0].startswith("step 1: ") and lines[0].endswith("...")
+        assert lines[1].startswith("step 1 took 90.0 s") and "memory" in lines[1]
+        # Steps 2..5 (2 compiling) took 44 s for 16 images; the line comes at step 5, not 4.
+        timed = [line for line in lines if line.startswith("... ")]
+        assert timed[0].startswith("... kimg 0.020/1    step 5    time 2m 14s    images/s 0.364"), timed
+        assert "g_loss 0.5" in timed[0] and "augment_p 0.125" in timed[0]
+        steady = [line for line in lines if line.startswith("steady speed")]
+        # 16 steps of 2 s, 4 images each (indices 2, 3 and 5..18): printed at step 19.
+        assert steady == [line for line in lines if "steady" in line] and len(steady) == 1
+        assert steady[0].startswith("steady speed: 2 s/step, 500 s/kimg, 2 images/s (mean of 16 steps after "
+                                    "compilation); eta 7m 42s")
+        ticks = [line for line in lines if line.startswith("tick")]
+        assert len(ticks) == 2 and ticks[0].startswith("tick 1       kimg 0.040/1    step 10    time 2m 25s    "
+                                                       "sec/kimg 3625.00    eta 58m 00s    g_loss 0.5")
+        records = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+        assert [r["Progress/tick"]["mean"] for r in records] == [1, 2]
+        first = records[0]
+        assert first["Progress/kimg"] == {"num": 1, "mean": 0.04} and first["Progress/step"]["mean"] == 10
+        assert first["Timing/sec_per_tick"]["mean"] == 145.0 and first["Timing/maintenance_sec"]["mean"] == 1.0
+        assert first["Timing/sec_per_kimg"]["mean"] == 3625.0 and first["Timing/total_sec"]["mean"] == 145.0
+        assert first["Loss/G/loss"] == {"num": 10, "mean": 0.5} and first["Loss/r1_penalty"]["mean"] == 0.25
+        assert first["Progress/augment"] == {"num": 1, "mean": 0.125}
+        assert first["Resources/peak_rss_gb"]["mean"] > 0 and "kimg" not in first and "Logs/kimg" not in first
+        assert records[1]["Timing/total_sec"]["mean"] == 165.0 and first["timestamp"] > 1.6e9
+
+    def test_interval_zero_and_bad_values(self, gan):
+        reset(gan)
+        stream = io.StringIO()
+        progress = cb.KimgProgress(1, every_steps=5, batch_size=BATCH, stream=stream, interval=0,
+                                   clock=FakeClock())
+        play_progress(progress, gan, [100.0] * 5)
+        assert not [line for line in stream.getvalue().splitlines() if line.startswith("...")]
+        with pytest.raises(ValueError, match="interval=-1"):
+            cb.KimgProgress(1, every_steps=5, interval=-1)
+
+    def test_json_lines_are_appended_whole_and_strict(self, tmp_path):
+        path = tmp_path / "stats.jsonl"
+        cb.append_json_line(path, {"Loss/G/loss": {"num": 2, "mean": float("nan")}, "timestamp": 1.5})
+        cb.append_json_line(path, {"timestamp": 2.5})
+        text = path.read_text()
+        assert text == '{"Loss/G/loss": {"num": 2, "mean": null}, "timestamp": 1.5}\n{"timestamp": 2.5}\n'
 
 
 def event_tags(log_dir):
