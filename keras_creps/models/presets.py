@@ -16,9 +16,14 @@ Nothing in a preset is executable: the config names a registered
 arrays. A preset written on TensorFlow loads on JAX or PyTorch (and back)
 with bit-identical variables.
 
-Presets can live anywhere; the repository's `saved_models/` directory holds
-the named ones (`list_presets()`), which `from_preset("<name>")` and
-`load_generator("<name>")` find by name.
+Presets can live anywhere; the named ones (`list_presets()`), which
+`from_preset("<name>")` and `load_generator("<name>")` find by name, are the
+repository's `saved_models/` directory, installed as the data package
+`keras_creps.saved_models` (see `keras_creps.models.preset_paths`).
+
+A generator preset may hold a `discriminator/` sub-preset (the discriminator
+at the same point of training, for fine-tuning):
+`CREPSDiscriminator.from_preset("<name>")` loads it.
 """
 
 import datetime
@@ -31,6 +36,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_creps.models import preset_paths
+from keras_creps.models.preset_card import AUTOMATIC_METADATA
+from keras_creps.models.preset_card import model_card
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
@@ -38,26 +47,18 @@ README_FILE = "README.md"
 PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, README_FILE)
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 
-# Keys `save_to_preset` fills in itself; the user's metadata cannot override them.
-AUTOMATIC_METADATA = (
-    "class_name",
-    "keras_creps_version",
-    "keras_version",
-    "backend",
-    "date_saved",
-    "parameter_count",
-)
-
-# The repository's directory of named presets (a module attribute, so that it
-# can be pointed elsewhere, e.g. in tests).
-SAVED_MODELS_DIR = Path(__file__).resolve().parents[2] / "saved_models"
+# Sub-presets a preset may hold, by the class they load as: the shipped
+# generator carries its discriminator in `discriminator/`.
+SUB_PRESETS = {"CREPSDiscriminator": "discriminator"}
 
 __all__ = [
+    "SUB_PRESETS",
     "from_preset",
     "list_presets",
     "load_discriminator",
     "load_generator",
     "load_metadata",
+    "model_path",
     "save_to_preset",
 ]
 
@@ -68,13 +69,20 @@ def is_preset(path):
     return path.is_dir() and (path / CONFIG_FILE).is_file()
 
 
+def __getattr__(name):
+    # `SAVED_MODELS_DIR` moved to `preset_paths` (set it there); still readable here.
+    if name == "SAVED_MODELS_DIR":
+        return preset_paths.SAVED_MODELS_DIR
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def list_presets(directory=None):
-    """Names of the presets in `directory` (default: the repository's `saved_models/`).
+    """Names of the named presets (installed, then the source checkout's `saved_models/`).
 
     Args:
-        directory: str, `Path` or None. Where to look. Defaults to
-            `saved_models/` next to the `keras_creps` package; a missing
-            directory has no presets.
+        directory: str, `Path` or None. Only look here. Defaults to the
+            installed presets package and the source checkout's
+            `saved_models/` (see `keras_creps.models.preset_paths`).
 
     Returns:
         A sorted list of names; each one is accepted by `from_preset` and
@@ -82,31 +90,14 @@ def list_presets(directory=None):
 
     Example:
     ```python
-    keras_creps.models.presets.list_presets()  # e.g. ["creps_ffhq_64_demo"]
+    keras_creps.models.presets.list_presets()  # e.g. ["creps_emoji_64"]
     ```
     """
-    directory = Path(SAVED_MODELS_DIR if directory is None else directory)
-    if not directory.is_dir():
-        return []
-    return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and is_preset(p))
+    return preset_paths.list_presets(directory)
 
 
 def _resolve(path):
-    """An existing path for `path`, or for the preset of that name in `saved_models/`."""
-    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
-        raise ValueError(f"Expected a preset directory, preset name or .keras file. Received: {path!r}")
-    candidate = Path(path).expanduser()
-    if candidate.exists():
-        return candidate
-    name = str(path)
-    if name and "/" not in name and os.sep not in name and not name.startswith("."):
-        named = Path(SAVED_MODELS_DIR) / name
-        if named.exists():
-            return named
-    available = ", ".join(list_presets()) or "none"
-    raise FileNotFoundError(
-        f"No such file, directory or preset: {str(path)!r} (presets in {SAVED_MODELS_DIR}: {available})"
-    )
+    return preset_paths.resolve(path)
 
 
 def _json_value(key, value):
@@ -154,66 +145,12 @@ def _write_json(path, data):
         f.write("\n")
 
 
-def _model_card(name, config, metadata):
-    """The README.md text of a preset."""
-    class_name = metadata["class_name"]
-    arguments = config.get("config", {})
-    lines = [f"# {name}", ""]
-    description = metadata.get("description")
-    kind = "generator" if "Generator" in class_name else "discriminator"
-    lines += [description or f"A CREPS {kind} ({class_name}) saved as a keras-creps preset.", ""]
-
-    facts = [("Model", f"`{class_name}`")]
-    for key, label in (("resolution", "Resolution"), ("c_dim", "Classes (c_dim)"), ("z_dim", "z_dim"),
-                       ("w_dim", "w_dim"), ("channel_base", "channel_base"), ("channel_max", "channel_max")):
-        if key in arguments:
-            facts.append((label, f"`{arguments[key]}`"))
-    facts.append(("Parameters", f"{metadata['parameter_count']:,}"))
-    for key, label in (("training_data", "Training data"), ("kimg", "Trained for (kimg)"),
-                       ("license", "License")):
-        if key in metadata:
-            facts.append((label, str(metadata[key])))
-    saved = (
-        f"{metadata['date_saved']} with keras-creps {metadata['keras_creps_version']}, "
-        f"Keras {metadata['keras_version']} ({metadata['backend']} backend)"
-    )
-    facts.append(("Saved", saved))
-    lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts] + [""]
-
-    metrics = metadata.get("metrics")
-    if isinstance(metrics, dict) and metrics:
-        lines += ["## Metrics", "", "| Metric | Value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in metrics.items()] + [""]
-
-    shown = {"description", "training_data", "kimg", "license", "metrics", *AUTOMATIC_METADATA}
-    others = {k: v for k, v in metadata.items() if k not in shown}
-    if others:
-        lines += ["## Other metadata", ""] + [f"- `{k}`: {json.dumps(v)}" for k, v in others.items()] + [""]
-
-    lines += ["## Usage", "", "```python", "import keras_creps", "import numpy as np", ""]
-    if kind == "generator":
-        lines += [
-            f'generator = keras_creps.CREPSGenerator.from_preset("{name}")',
-            "generate = generator.make_generate_function(truncation_psi=0.7)",
-            "images = generate(np.random.randn(4, generator.z_dim))  # [4, R, R, 3] in [-1, 1]",
-        ]
-    else:
-        lines += [f'discriminator = keras_creps.CREPSDiscriminator.from_preset("{name}")']
-    lines += [
-        "```",
-        "",
-        f"or `python recipes/generate.py --network {name}` from the repository (a bare name is looked up "
-        + "in `saved_models/`).",
-        "",
-        "## Files",
-        "",
-        f"- `{CONFIG_FILE}`: Keras serialized config (class and constructor arguments)",
-        f"- `{WEIGHTS_FILE}`: the weights (`model.save_weights`), loadable on TensorFlow, JAX and PyTorch",
-        f"- `{METADATA_FILE}`: versions, backend, date and the metadata above",
-        f"- `{README_FILE}`: this card, generated by `save_to_preset` (re-saving rewrites it)",
-        "",
-    ]
-    return "\n".join(lines)
+def _card_names(preset_dir):
+    """(title, usage name) of the card: a sub-preset is shown and loaded through its parent."""
+    parent = preset_dir.parent
+    if preset_dir.name in SUB_PRESETS.values() and is_preset(parent):
+        return f"{parent.name}/{preset_dir.name}", parent.name
+    return preset_dir.name, preset_dir.name
 
 
 def _check_target(preset_dir):
@@ -273,7 +210,8 @@ def save_to_preset(model, preset_dir, metadata=None):
         _write_json(staging / CONFIG_FILE, config)
         model.save_weights(str(staging / WEIGHTS_FILE))
         _write_json(staging / METADATA_FILE, metadata)
-        (staging / README_FILE).write_text(_model_card(preset_dir.name, config, metadata), encoding="utf-8")
+        title, usage = _card_names(preset_dir)
+        (staging / README_FILE).write_text(model_card(title, config, metadata, usage), encoding="utf-8")
         if preset_dir.is_dir() and any(preset_dir.iterdir()):
             _check_target(preset_dir)  # still a preset
             for extra in preset_dir.iterdir():
@@ -302,7 +240,7 @@ def _preset_dir(preset):
 
 
 def load_metadata(preset):
-    """The `metadata.json` of a preset (a path or a name in `saved_models/`), as a dict.
+    """The `metadata.json` of a preset (a path or a preset name), as a dict.
 
     Example:
     ```python
@@ -316,27 +254,7 @@ def load_metadata(preset):
         return json.load(f)
 
 
-def from_preset(preset, cls=None, load_weights=True):
-    """Builds the model a preset describes and loads its weights.
-
-    Args:
-        preset: str or `Path`. A preset directory, or the name of one in the
-            repository's `saved_models/` (see `list_presets`).
-        cls: class or None. If given, the loaded model must be an instance
-            of it (a `ValueError` otherwise). Defaults to `None`.
-        load_weights: bool. `False` returns the freshly initialised model
-            the config describes. Defaults to `True`.
-
-    Returns:
-        The model, e.g. a `CREPSGenerator`.
-
-    Example:
-    ```python
-    generator = from_preset("saved_models/tiny")
-    images = generator(np.random.randn(2, generator.z_dim))
-    ```
-    """
-    preset_dir = _preset_dir(preset)
+def _read_config(preset_dir):
     with open(preset_dir / CONFIG_FILE, encoding="utf-8") as f:
         try:
             config = json.load(f)
@@ -347,6 +265,46 @@ def from_preset(preset, cls=None, load_weights=True):
             f"{str(preset_dir / CONFIG_FILE)!r} is not a Keras serialized config "
             "(expected keys 'class_name' and 'config')."
         )
+    return config
+
+
+def _sub_preset(preset_dir, config, cls):
+    """`(preset_dir, config)` of the `cls` sub-preset when `preset_dir` holds another class and one exists."""
+    role = SUB_PRESETS.get(getattr(cls, "__name__", None))
+    if cls is None or role is None or config["class_name"] == cls.__name__:
+        return preset_dir, config
+    sub_dir = preset_dir / role
+    if not is_preset(sub_dir):
+        return preset_dir, config  # the class check below names the mismatch
+    return _preset_dir(sub_dir), _read_config(sub_dir)
+
+
+def from_preset(preset, cls=None, load_weights=True):
+    """Builds the model a preset describes and loads its weights.
+
+    Args:
+        preset: str or `Path`. A preset directory, or the name of a named
+            preset (see `list_presets`), e.g. `"creps_emoji_64"`.
+        cls: class or None. If given, the loaded model must be an instance
+            of it (a `ValueError` otherwise). When the preset holds another
+            class but has a sub-preset for `cls` (`SUB_PRESETS`: a
+            `CREPSDiscriminator` in `discriminator/`), that one is loaded.
+            Defaults to `None`.
+        load_weights: bool. `False` returns the freshly initialised model
+            the config describes. Defaults to `True`.
+
+    Returns:
+        The model, e.g. a `CREPSGenerator`.
+
+    Example:
+    ```python
+    generator = from_preset("creps_emoji_64")
+    discriminator = from_preset("creps_emoji_64", cls=keras_creps.CREPSDiscriminator)
+    images = generator(np.random.randn(2, generator.z_dim), np.eye(generator.c_dim)[[0, 1]])
+    ```
+    """
+    preset_dir = _preset_dir(preset)
+    preset_dir, config = _sub_preset(preset_dir, _read_config(preset_dir), cls)
     import keras_creps  # noqa: F401 - registers the keras_creps classes for deserialization
 
     model = keras.saving.deserialize_keras_object(config)
@@ -359,24 +317,51 @@ def from_preset(preset, cls=None, load_weights=True):
     return model
 
 
-def _load(path, cls):
+def _single_model_in(path):
+    """The one preset or `.keras` file directly in directory `path` (a `ValueError` otherwise)."""
+    found = sorted(
+        p for p in path.iterdir()
+        if not p.name.startswith(".") and (is_preset(p) or (p.is_file() and p.suffix == ".keras"))
+    )
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        raise ValueError(
+            f"{str(path)!r} is not a preset and holds {len(found)} presets / .keras files "
+            f"(found: {names}); pass one of them."
+        )
+    return found[0]
+
+
+def model_path(path):
+    """The preset directory or `.keras` file that `path` stands for.
+
+    `path` may be a preset directory or `.keras` file; a training run
+    directory (its newest `network-snapshot-<kimg>`); another directory
+    holding exactly one preset or `.keras` file; or a named preset.
+
+    Raises:
+        FileNotFoundError: nothing exists at `path`.
+        ValueError: `path` holds no single model.
+
+    Example:
+    ```python
+    model_path("runs/00000-creps-demo-noto-emoji-64-64-batch16-gamma0.05")
+    # -> PosixPath("runs/.../network-snapshot-000420.keras")
+    ```
+    """
     path = _resolve(path)
     if path.is_dir() and not is_preset(path):
-        found = sorted(
-            p for p in path.iterdir()
-            if not p.name.startswith(".") and (is_preset(p) or (p.is_file() and p.suffix == ".keras"))
-        )
-        if len(found) != 1:
-            names = ", ".join(p.name for p in found) or "none"
-            raise ValueError(
-                f"{str(path)!r} is not a preset and holds {len(found)} presets / .keras files "
-                f"(found: {names}); pass one of them."
-            )
-        path = found[0]
+        snapshot = preset_paths.newest_run_snapshot(path)
+        path = snapshot if snapshot is not None else _single_model_in(path)
+    if not path.is_dir() and path.suffix != ".keras":
+        raise ValueError(f"{str(path)!r} is neither a preset directory nor a .keras file.")
+    return path
+
+
+def _load(path, cls):
+    path = model_path(path)
     if path.is_dir():
         return from_preset(path, cls=cls)
-    if path.suffix != ".keras":
-        raise ValueError(f"{str(path)!r} is neither a preset directory nor a .keras file.")
     model = keras.saving.load_model(str(path))
     if not isinstance(model, cls):
         raise ValueError(  # noqa: TRY004 - a wrong file, not a wrong argument type
@@ -386,13 +371,13 @@ def _load(path, cls):
 
 
 def load_generator(path):
-    """A `CREPSGenerator` from a preset, a `.keras` file or a directory holding one of them.
+    """A `CREPSGenerator` from a preset, a `.keras` file, a training run or a directory holding one model.
 
     Args:
         path: str or `Path`. A preset directory; a `.keras` file; a
-            directory containing exactly one preset or `.keras` file (e.g. a
-            training run's `saved_models/<name>`); or the name of a preset in
-            the repository's `saved_models/`.
+            training run directory (its newest `network-snapshot-<kimg>`, the
+            EMA generator); a directory containing exactly one preset or
+            `.keras` file; or a named preset (see `list_presets`).
 
     Returns:
         A `CREPSGenerator`.
@@ -403,8 +388,9 @@ def load_generator(path):
 
     Example:
     ```python
-    generator = load_generator("saved_models/tiny")          # preset
+    generator = load_generator("creps_emoji_64")              # named preset
     generator = load_generator("runs/00001/generator.keras")  # .keras
+    generator = load_generator("runs/00003-creps-demo-noto-emoji-64-64-batch16-gamma0.05")  # newest snapshot
     ```
     """
     from keras_creps.models.creps_generator import CREPSGenerator
@@ -415,9 +401,12 @@ def load_generator(path):
 def load_discriminator(path):
     """A `CREPSDiscriminator`, found like `load_generator` finds a generator.
 
+    A generator preset with a `discriminator/` sub-preset stands for that
+    sub-preset.
+
     Example:
     ```python
-    discriminator = load_discriminator("saved_models/tiny_discriminator")
+    discriminator = load_discriminator("creps_emoji_64")   # creps_emoji_64/discriminator
     ```
     """
     from keras_creps.models.creps_discriminator import CREPSDiscriminator
@@ -439,15 +428,17 @@ class PresetMixin:
 
         Args:
             preset: str or `Path`. A preset directory (`config.json`,
-                `model.weights.h5`, `metadata.json`), or the name of one in
-                the repository's `saved_models/`.
+                `model.weights.h5`, `metadata.json`), or the name of a named
+                preset (installed, or in a clone's `saved_models/`). A
+                discriminator is also found in the `discriminator/`
+                sub-preset of a generator preset.
             load_weights: bool. `False` returns the model the config
                 describes with fresh weights. Defaults to `True`.
 
         Example:
         ```python
-        generator = keras_creps.CREPSGenerator.from_preset("saved_models/tiny")
-        discriminator = keras_creps.CREPSDiscriminator.from_preset("saved_models/tiny_discriminator")
+        generator = keras_creps.CREPSGenerator.from_preset("creps_emoji_64")
+        discriminator = keras_creps.CREPSDiscriminator.from_preset("creps_emoji_64")  # its discriminator/
         ```
         """
         return from_preset(preset, cls=cls, load_weights=load_weights)

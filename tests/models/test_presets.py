@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from test_case import to_numpy
 import keras_creps
 from keras_creps import CREPSDiscriminator
 from keras_creps import CREPSGenerator
+from keras_creps.models import preset_paths
 from keras_creps.models import presets
 from keras_creps.models.presets import from_preset
 from keras_creps.models.presets import list_presets
@@ -251,7 +253,8 @@ class TestLoadGenerator(TestCase):
             load_generator(tmp_path / "none" / "notes.txt")
 
     def test_names_in_saved_models(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(presets, "SAVED_MODELS_DIR", tmp_path)
+        monkeypatch.setattr(preset_paths, "SAVED_MODELS_DIR", tmp_path)
+        monkeypatch.setattr(preset_paths, "PRESETS_PACKAGE", None)  # only the source layout
         generator = tiny_generator()
         generator.save_to_preset(tmp_path / "demo")
         CREPSDiscriminator(**TINY_D).save_to_preset(tmp_path / "demo_d")
@@ -266,7 +269,10 @@ class TestLoadGenerator(TestCase):
             load_generator("nope")
 
     def test_default_saved_models_dir(self):
-        assert presets.SAVED_MODELS_DIR == Path(keras_creps.__file__).resolve().parents[1] / "saved_models"
+        source = Path(keras_creps.__file__).resolve().parents[1] / "saved_models"
+        assert preset_paths.SAVED_MODELS_DIR == source
+        assert presets.SAVED_MODELS_DIR == source  # still readable where it used to live
+        assert preset_paths.PRESETS_PACKAGE == "keras_creps.saved_models"
         assert isinstance(list_presets(), list)
 
 
@@ -306,3 +312,164 @@ def test_preset_saved_on_tensorflow_loads_here(tmp_path):
         np.testing.assert_array_equal(images, reference["images"])
     else:  # same weights, another backend's kernels: float32 rounding only
         np.testing.assert_allclose(images, reference["images"], rtol=0, atol=1e-5)
+
+
+class TestSubPresets(TestCase):
+    def test_discriminator_in_a_generator_preset(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(preset_paths, "SAVED_MODELS_DIR", tmp_path)
+        monkeypatch.setattr(preset_paths, "PRESETS_PACKAGE", None)
+        generator = tiny_generator()
+        keras.utils.set_random_seed(4)
+        discriminator = CREPSDiscriminator(**TINY_D)
+        generator.save_to_preset(tmp_path / "demo", metadata={"discriminator": {"kimg": 1}})
+        discriminator.save_to_preset(tmp_path / "demo" / "discriminator")
+        for loaded in (CREPSDiscriminator.from_preset("demo"), load_discriminator("demo"),
+                       CREPSDiscriminator.from_preset(tmp_path / "demo"), load_discriminator("demo/discriminator")):
+            assert type(loaded) is CREPSDiscriminator
+            assert_same_weights(loaded, discriminator)
+        assert_same_weights(CREPSGenerator.from_preset("demo"), generator)  # the top level is still the generator
+        assert list_presets() == ["demo"]  # sub-presets are not named presets of their own
+        # The discriminator's card is titled and used through its parent.
+        card = (tmp_path / "demo" / "discriminator" / "README.md").read_text()
+        assert card.startswith("# demo/discriminator") and 'CREPSDiscriminator.from_preset("demo")' in card
+        assert "`discriminator/`" in (tmp_path / "demo" / "README.md").read_text()
+        # Re-saving the generator keeps the sub-preset.
+        generator.save_to_preset(tmp_path / "demo")
+        assert_same_weights(load_discriminator("demo"), discriminator)
+
+    def test_generator_preset_without_discriminator(self, tmp_path):
+        tiny_generator().save_to_preset(tmp_path / "g")
+        with pytest.raises(ValueError, match="holds a CREPSGenerator, not a CREPSDiscriminator"):
+            CREPSDiscriminator.from_preset(tmp_path / "g")
+
+
+class TestRunDirectories(TestCase):
+    def test_newest_snapshot_of_a_run(self, tmp_path):
+        run = tmp_path / "00003-creps-tiny"
+        run.mkdir()
+        (run / "training_options.json").write_text("{}")
+        with pytest.raises(ValueError, match="has no network-snapshot-<kimg> yet"):
+            load_generator(run)
+        old, new = tiny_generator(0), tiny_generator(1)
+        old.save(run / "network-snapshot-000000.008.keras")
+        new.save(run / "network-snapshot-000001.keras")
+        new.save(run / "training-state-000001.keras")  # stands in for a state; never picked as a network
+        assert presets.model_path(run) == run / "network-snapshot-000001.keras"
+        np.testing.assert_array_equal(render(load_generator(run)), render(new))
+        # Snapshots written as preset directories are found too.
+        preset_run = tmp_path / "00004-creps-tiny"
+        new.save_to_preset(preset_run / "network-snapshot-000002")
+        old.save_to_preset(preset_run / "network-snapshot-000000.500")
+        assert presets.model_path(preset_run) == preset_run / "network-snapshot-000002"
+
+
+class TestNamedPresetLookup(TestCase):
+    def test_installed_package_first_then_source(self, tmp_path, monkeypatch):
+        package = f"presets_pkg_{os.getpid()}"
+        (tmp_path / "site" / package).mkdir(parents=True)
+        (tmp_path / "site" / package / "__init__.py").write_text("")
+        monkeypatch.syspath_prepend(str(tmp_path / "site"))
+        monkeypatch.setattr(preset_paths, "PRESETS_PACKAGE", package)
+        monkeypatch.setattr(preset_paths, "SAVED_MODELS_DIR", tmp_path / "source")
+        installed, source = tiny_generator(0), tiny_generator(1)
+        installed.save_to_preset(tmp_path / "site" / package / "demo")
+        source.save_to_preset(tmp_path / "source" / "demo")
+        source.save_to_preset(tmp_path / "source" / "only_in_source")
+        assert preset_paths.installed_presets_dir() == tmp_path / "site" / package
+        assert list_presets() == ["demo", "only_in_source"]
+        assert_same_weights(CREPSGenerator.from_preset("demo"), installed)
+        assert_same_weights(load_generator("only_in_source"), source)
+        with pytest.raises(FileNotFoundError, match=r"'nope' \(presets: demo, only_in_source; looked in .*site"):
+            from_preset("nope")
+
+    def test_missing_package_is_skipped(self, monkeypatch):
+        monkeypatch.setattr(preset_paths, "PRESETS_PACKAGE", "no_such_presets_package_here")
+        assert preset_paths.installed_presets_dir() is None
+
+    @pytest.mark.parametrize("name, ok", [("demo", True), ("demo/discriminator", True), ("../demo", False),
+                                          (".hidden", False), ("/abs", False), ("~/x", False), ("", False)])
+    def test_preset_names(self, name, ok):
+        assert preset_paths.is_preset_name(name) is ok
+
+
+def test_pyproject_packages_every_subpackage():
+    import tomllib
+
+    root = Path(keras_creps.__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(root).parts) for p in (root / "keras_creps").rglob("__init__.py")}
+    assert set(config["packages"]) == on_disk | {"keras_creps.saved_models"}
+    assert config["package-dir"] == {"keras_creps.saved_models": "saved_models"}
+    assert (root / "saved_models" / "__init__.py").is_file()
+    assert not any("images" in pattern for pattern in config["package-data"]["keras_creps.saved_models"])
+
+
+INSTALLED_CHECK = textwrap.dedent(
+    """
+    import json, sys
+    import keras
+    import numpy as np
+    import keras_creps
+    from keras_creps.models import preset_paths, presets
+
+    def checksum(model):
+        return float(sum(np.abs(keras.ops.convert_to_numpy(v)).sum() for v in model.weights))
+
+    generator = keras_creps.CREPSGenerator.from_preset("tiny")
+    discriminator = keras_creps.CREPSDiscriminator.from_preset("tiny")
+    print(json.dumps({"package": keras_creps.__file__, "dirs": [str(d) for d in preset_paths.search_dirs()],
+                      "presets": presets.list_presets(), "resolved": str(preset_paths.resolve("tiny")),
+                      "g": checksum(generator), "d": checksum(discriminator)}))
+    """
+)
+
+
+def _copy_source_tree(root, dest):
+    """The files a build needs: pyproject.toml, README.md, keras_creps/ and saved_models/__init__.py + README.md."""
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, dest / name)
+    shutil.copytree(root / "keras_creps", dest / "keras_creps", ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "saved_models").mkdir()
+    for name in ("__init__.py", "README.md"):
+        shutil.copy(root / "saved_models" / name, dest / "saved_models" / name)
+
+
+def test_named_presets_resolve_from_an_installed_package(tmp_path):
+    """pip-installs a copy of the repository holding a tiny preset and loads it by name from elsewhere."""
+    root = Path(keras_creps.__file__).resolve().parents[1]
+    source = tmp_path / "src"
+    _copy_source_tree(root, source)
+    generator = tiny_generator(6)
+    keras.utils.set_random_seed(7)
+    discriminator = CREPSDiscriminator(**TINY_D)
+    generator.save_to_preset(source / "saved_models" / "tiny")
+    discriminator.save_to_preset(source / "saved_models" / "tiny" / "discriminator")
+    (source / "saved_models" / "tiny" / "images").mkdir()
+    (source / "saved_models" / "tiny" / "images" / "grid.png").write_bytes(b"png")
+    target = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
+         "--disable-pip-version-check", "--target", str(target), str(source)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    installed = target / "keras_creps" / "saved_models" / "tiny"
+    assert sorted(os.listdir(installed)) == sorted(PRESET_FILES + ["discriminator"])  # no images/
+    assert sorted(os.listdir(installed / "discriminator")) == PRESET_FILES
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(target), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", INSTALLED_CHECK], capture_output=True, text=True, env=env,
+                          cwd=elsewhere, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["package"] == str(target / "keras_creps" / "__init__.py")
+    assert found["dirs"] == [str(target / "keras_creps" / "saved_models")]  # no source checkout next to it
+    assert found["presets"] == ["tiny"] and found["resolved"] == str(installed)
+
+    def checksum(model):
+        return float(sum(np.abs(to_numpy(v)).sum() for v in model.weights))
+
+    np.testing.assert_allclose(found["g"], checksum(generator), rtol=1e-6)
+    np.testing.assert_allclose(found["d"], checksum(discriminator), rtol=1e-6)

@@ -64,6 +64,10 @@ def test_height_width_and_reproducibility(tiny_network, tmp_path):
         (["--network", "/nonexistent.keras"], "'/nonexistent.keras': no such file"),
         (["--class", "5"], "bad --class 5"),
         ([], "pass --class"),
+        (["--classes", "0,7"], "bad --classes '0,7': label 7 is not in [0, 3)"),
+        (["--classes", "some"], "bad --classes 'some'"),
+        (["--class", "1", "--classes", "all"], "either --class (one class) or --classes"),
+        (["--video_size", "0", "--class", "0"], "bad --video_size 0"),
     ],
 )
 def test_bad_input_gives_one_clear_line(tiny_network, tmp_path, args, message):
@@ -86,10 +90,13 @@ def _png(path):
 
 def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
     common = ["--network", tiny_network, "--seeds", "5", "--class", "1", "--scales", "1", "--nogrid"]
-    plain, rot, moved, video, tiled = (tmp_path / d for d in ("plain", "rot", "moved", "video", "tiled"))
+    plain, rot, moved, video, tiled, wide, tall = (
+        tmp_path / d for d in ("plain", "rot", "moved", "video", "tiled", "wide", "tall"))
     for args, out in (([], plain), (["--rotate", "90"], rot), (["--translate", "3,0"], moved),
-                      (["--video", "zoom", "--frames", "5"], video),
-                      (["--max_untiled_pixels", "100", "--tile", "7", "--size", "16", "--scales", "9"], tiled)):
+                      (["--video", "rotate", "--frames", "5", "--video_size", "24"], video),
+                      (["--max_untiled_pixels", "100", "--tile", "7", "--size", "16", "--scales", "9"], tiled),
+                      (["--height", "16", "--width", "48", "--panorama"], wide),
+                      (["--height", "48", "--width", "16", "--panorama"], tall)):
         proc = run(*common, *args, "--outdir", str(out))
         assert proc.returncode == 0, proc.stderr[-2000:]
     base = _png(plain / "tiny-seed0005-16x16.png")
@@ -97,8 +104,13 @@ def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
     assert np.abs(_png(rot / "tiny-seed0005-16x16.png") - np.rot90(base)).max() <= 1
     # Moving the view 3 native pixels right shows the plain image shifted 3 pixels left.
     assert np.abs(_png(moved / "tiny-seed0005-16x16.png")[:, :-3] - base[:, 3:]).max() <= 1
-    assert Image.open(video / "tiny-seed0005-zoom.gif").n_frames == 5
+    animation = Image.open(video / "tiny-seed0005-rotate.webp")
+    assert animation.n_frames == 5 and animation.size == (24, 24)
+    assert os.path.getsize(video / "tiny-seed0005-rotate.webp") < 1 << 20  # README-sized
     assert np.abs(_png(tiled / "tiny-seed0005-16x16.png") - base).max() <= 1
+    # A panorama keeps the pixel pitch: the trained view is its middle, the rest extends beyond [0, 1].
+    assert np.abs(_png(wide / "tiny-seed0005-16x48.png")[:, 16:32] - base).max() <= 1
+    assert np.abs(_png(tall / "tiny-seed0005-48x16.png")[16:32] - base).max() <= 1
 
 
 def test_bad_view_flags(tiny_network, tmp_path):
@@ -140,3 +152,58 @@ def test_random_init_only_without_any_saved_model(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "RANDOMLY INITIALISED" in proc.stdout
     assert Image.open(tmp_path / "random-init-seed0000-8x8.png").size == (8, 8)
+
+
+@pytest.fixture(scope="module")
+def named_classes(tiny_network, tmp_path_factory):
+    """The tiny conditional generator as a preset whose metadata names its classes."""
+    path = tmp_path_factory.mktemp("preset") / "emoji"
+    keras.saving.load_model(tiny_network).save_to_preset(path, metadata={"class_names": ["cats", "dogs", "birds"]})
+    return path
+
+
+def test_class_grid_rows_share_the_seeds(named_classes, tmp_path):
+    grid_dir, one_dir = tmp_path / "grid", tmp_path / "one"
+    proc = run("--network", str(named_classes), "--classes", "0,2", "--seeds", "1,4", "--scales", "1,4",
+               "--outdir", str(grid_dir))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "row 0: class 0 (cats)" in proc.stdout and "row 1: class 2 (birds)" in proc.stdout
+    proc = run("--network", str(named_classes), "--class", "2", "--seeds", "4", "--scales", "4", "--nogrid",
+               "--outdir", str(one_dir))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "class 2 (birds)" in proc.stdout
+    for n in (16, 64):
+        grid = _png(grid_dir / f"emoji-classes-{n}x{n}.png")
+        assert grid.shape[:2] == (2 * n, 2 * n)  # rows: classes 0 and 2; columns: seeds 1 and 4
+        for r, klass in enumerate((0, 2)):
+            for q, seed in enumerate((1, 4)):
+                cell = grid[r * n : (r + 1) * n, q * n : (q + 1) * n]
+                np.testing.assert_array_equal(cell, _png(grid_dir / f"emoji-class{klass}-seed{seed:04d}-{n}x{n}.png"))
+    # A row of the grid is the same image as the class rendered alone.
+    assert np.abs(_png(grid_dir / "emoji-class2-seed0004-64x64.png") - _png(one_dir / "emoji-seed0004-64x64.png")).max() <= 1
+
+
+def test_run_directory_uses_its_newest_snapshot(tiny_network, tmp_path):
+    from keras_creps import CREPSGenerator
+
+    run_dir = tmp_path / "00007-creps-tiny"
+    run_dir.mkdir()
+    (run_dir / "training_options.json").write_text(
+        '{"resolved": {"dataset": {"class_names": ["cats", "dogs", "birds"]}}}')
+    keras.utils.set_random_seed(9)
+    CREPSGenerator(resolution=16, z_dim=8, w_dim=8, c_dim=3, channel_base=256, channel_max=32, biline_channels=8,
+                   mapping_layers=1).save(run_dir / "network-snapshot-000000.500.keras")
+    os.link(tiny_network, run_dir / "network-snapshot-000001.keras")
+    common = ["--seeds", "3", "--class", "1", "--scales", "1", "--nogrid"]
+    proc = run("--network", str(run_dir), *common, "--outdir", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "network-snapshot-000001.keras (the newest EMA snapshot of run" in proc.stdout
+    assert "class 1 (dogs)" in proc.stdout
+    proc = run("--network", tiny_network, *common, "--outdir", str(tmp_path / "file"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_array_equal(_png(tmp_path / "run" / "network-snapshot-000001-seed0003-16x16.png"),
+                                  _png(tmp_path / "file" / "tiny-seed0003-16x16.png"))
+    (tmp_path / "empty_run").mkdir()
+    (tmp_path / "empty_run" / "training_options.json").write_text("{}")
+    proc = run("--network", str(tmp_path / "empty_run"), *common, "--outdir", str(tmp_path / "none"))
+    assert proc.returncode == 2 and "has no network-snapshot-<kimg> yet" in proc.stderr.strip().splitlines()[-1]
