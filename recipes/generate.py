@@ -65,6 +65,7 @@ flags.DEFINE_integer("video_quality", 80, "WebP quality of the --video frames (0
 flags.DEFINE_integer("max_untiled_pixels", 1 << 24, "Larger images are rendered tile by tile into files.")
 
 ABSURD_PIXELS = 1 << 34  # 17 Gpx: more than any disk here holds as PNG
+POINT_CHUNK = 1 << 14  # sample points per compiled call of a rotated view
 RENDER_PIXELS = 1 << 23  # pixels per render call: 100 MB of float32 RGB, whatever the grid size
 README_VIDEO_BYTES = 1 << 20
 
@@ -341,6 +342,9 @@ class Renderer:
     def __init__(self, generator):
         self.generator = generator
         self.generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
+        # Rotated views sample free points; compiled like `generate` (one program per chunk size), so a
+        # rotation video costs about what a straight one does instead of an eager pass per frame.
+        self.points = generator._compile(generator.synthesis_points, True)
 
     def frame(self, z, c, height, width, center, zoom, rotate):
         """uint8 images `[N, H, W, C]`, rendered a bounded number of pixels at a time."""
@@ -357,16 +361,27 @@ class Renderer:
         return np.concatenate(parts)
 
     def _render(self, z, c, height, width, center, zoom, rotate):
+        import keras
+        import numpy as np
+
         from keras_creps.rendering import affine_matrix
         from keras_creps.rendering import affine_points
-        from keras_creps.rendering import render_points_grid
 
         rows, cols = view_axes(height, width, center, zoom)
         if not rotate:
             return self.generate(z, c, rows, cols)
         ws = self.generator.mapping(z, c, truncation_psi=FLAGS.trunc)
-        points = affine_points(rows, cols, affine_matrix(rotate=rotate), center=center)
-        return render_points_grid(self.generator, ws, *points, height, width)
+        point_rows, point_cols = affine_points(rows, cols, affine_matrix(rotate=rotate), center=center)
+        chunk = min(POINT_CHUNK, len(point_rows))
+        parts = []
+        for start in range(0, len(point_rows), chunk):
+            r, q = point_rows[start : start + chunk], point_cols[start : start + chunk]
+            valid = len(r)
+            if valid < chunk:  # pad the last chunk: every call has one shape, so it compiles once
+                r, q = np.pad(r, (0, chunk - valid), mode="edge"), np.pad(q, (0, chunk - valid), mode="edge")
+            parts.append(keras.ops.convert_to_numpy(self.points(ws, r, q))[:, :valid])
+        images = np.concatenate(parts, axis=1)
+        return images.reshape(len(z), height, width, images.shape[-1])
 
     def tiled(self, z, c, height, width, view, stem):
         """One image (`z [1, z_dim]`) rendered tile by tile into `stem.png` (or `.npy` when huge)."""
