@@ -24,6 +24,7 @@ Examples:
 import os
 import sys
 
+from _startup import quiet_startup
 from absl import app
 from absl import flags
 
@@ -68,14 +69,6 @@ ABSURD_PIXELS = 1 << 34  # 17 Gpx: more than any disk here holds as PNG
 POINT_CHUNK = 1 << 14  # sample points per compiled call of a rotated view
 RENDER_PIXELS = 1 << 23  # pixels per render call: 100 MB of float32 RGB, whatever the grid size
 README_VIDEO_BYTES = 1 << 20
-
-
-def silence_startup_logs():
-    """START-UP LOG HOOK: the shared silencer of TensorFlow's C++ start-up lines is wired here.
-
-    Called once, first thing in `main`, before anything imports Keras or
-    TensorFlow. A no-op until it is wired.
-    """
 
 
 def fail(message):
@@ -481,7 +474,7 @@ def print_rows(rows, class_names, label, sizes):
 
 def main(argv):
     del argv
-    silence_startup_logs()  # first: before anything imports Keras or TensorFlow
+    quiet_startup()  # first: before anything imports Keras or TensorFlow
     try:
         seeds = parse_seeds(FLAGS.seeds)
     except ValueError as e:

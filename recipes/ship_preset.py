@@ -42,6 +42,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from _startup import quiet_startup
 from absl import app
 from absl import flags
 
@@ -74,14 +75,6 @@ EMOJI_LICENSE = ("Training images: Noto Color Emoji, SIL Open Font License 1.1 "
 
 class ShipError(Exception):
     """A bad flag or run directory: one line for the user."""
-
-
-def silence_startup_logs():
-    """START-UP LOG HOOK: the shared silencer of TensorFlow's C++ start-up lines is wired here.
-
-    Called once, first thing in `main`, before anything imports Keras or
-    TensorFlow. A no-op until it is wired.
-    """
 
 
 # --------------------------------------------------------------------------- reading the runs
@@ -548,7 +541,7 @@ def run(argv):
 
 
 def main(argv):
-    silence_startup_logs()  # first: before anything imports Keras or TensorFlow
+    quiet_startup()  # first: before anything imports Keras or TensorFlow
     if len(argv) > 1:
         print(f"ship_preset.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)
