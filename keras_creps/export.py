@@ -54,7 +54,7 @@ import tensorflow as tf
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.rendering.coords import ALIGNMENTS, MAX_AXIS
 
 SIGNATURES = ("serving_default", "render_z", "render_tile", "render_tile_z")

@@ -343,7 +343,7 @@ class Renderer:
         """uint8 images `[N, H, W, C]`, rendered a bounded number of pixels at a time."""
         import numpy as np
 
-        from keras_creps.rendering.large_image import to_uint8
+        from keras_creps.utils.images import to_uint8
 
         per_call = max(1, RENDER_PIXELS // (height * width))
         parts = []
@@ -398,7 +398,7 @@ def render_size(renderer, rows, seeds, label, height, width, view, class_grid):
     import numpy as np
 
     from keras_creps.rendering.large_image import PNG_MAX_PIXELS
-    from keras_creps.rendering.large_image import to_pil
+    from keras_creps.utils.images import to_pil
 
     name = f"{height}x{width}"
     if height * width > FLAGS.max_untiled_pixels:
@@ -437,7 +437,7 @@ def render_size(renderer, rows, seeds, label, height, width, view, class_grid):
 
 def write_video(renderer, z, c, height, width, center, path):
     """An animation of one image: a continuous zoom, a pan or a full rotation."""
-    from keras_creps.rendering.large_image import to_pil
+    from keras_creps.utils.images import to_pil
 
     frames = []
     for k in range(FLAGS.frames):

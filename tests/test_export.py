@@ -19,7 +19,7 @@ from test_case import TestCase, to_numpy
 
 from keras_creps import CREPSGenerator, export
 from keras_creps.rendering.coords import view_coords
-from keras_creps.rendering.large_image import to_uint8
+from keras_creps.utils.images import to_uint8
 
 TF_ONLY = pytest.mark.skipif(
     keras.config.backend() != "tensorflow",

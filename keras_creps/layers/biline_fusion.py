@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import positive_float
+from keras_creps.utils.arguments import positive_float
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")

@@ -5,8 +5,8 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import positive_float
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_float
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.equalized_dense import EqualizedDense
 
 

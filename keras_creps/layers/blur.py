@@ -4,8 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_int
 
 # Binomial taps StyleGAN2 uses to low-pass activations before down-sampling.
 DEFAULT_FIR_TAPS = (1, 3, 3, 1)

@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.equalized_conv2d import EqualizedConv2D

@@ -5,8 +5,8 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.equalized_conv2d import EqualizedConv2D

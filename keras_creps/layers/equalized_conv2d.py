@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation

@@ -4,9 +4,9 @@ import math
 
 import keras
 
-from keras_creps.layers.arguments import number
-from keras_creps.layers.arguments import positive_float
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import number
+from keras_creps.utils.arguments import positive_float
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.bias_act import dense_last_axis
 from keras_creps.layers.bias_act import default_gain

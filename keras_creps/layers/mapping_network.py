@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_float
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_float
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import normalize_2nd_moment
 from keras_creps.layers.equalized_dense import EqualizedDense
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 
 
 def minibatch_group_size(batch_size, group_size):

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.modulated_dense import ModulatedDense
 

@@ -13,7 +13,7 @@ returning `generate(z, c=None, rows=None, cols=None) -> float32 [N, H, W, C]`
 
 import numpy as np
 
-from keras_creps.rendering.large_image import to_uint8
+from keras_creps.utils.images import to_uint8
 
 __all__ = ["generate_function", "generated_batches", "sample_latents", "sample_labels"]
 

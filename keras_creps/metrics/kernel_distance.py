@@ -9,8 +9,8 @@ backend.
 
 import numpy as np
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.metrics.frechet_distance import validate_features
 
 

@@ -13,7 +13,7 @@ backend.
 
 import numpy as np
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.metrics.frechet_distance import validate_features
 
 

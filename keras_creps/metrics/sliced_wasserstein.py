@@ -13,8 +13,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.metrics.frechet_distance import check_finite
 
 # Binomial 5-tap low-pass filter, applied separably (the 5x5 kernel is

@@ -5,9 +5,9 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_float
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_float
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.discriminator_block import DiscriminatorBlock
 from keras_creps.layers.discriminator_epilogue import DiscriminatorEpilogue
 from keras_creps.layers.mapping_network import MappingNetwork

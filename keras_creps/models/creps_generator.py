@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from keras_creps.layers.arguments import non_negative_int
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import non_negative_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.models.presets import PresetMixin

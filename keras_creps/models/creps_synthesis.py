@@ -5,8 +5,8 @@ import math
 import keras
 from keras import ops
 
-from keras_creps.layers.arguments import positive_float
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_float
+from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.biline_fusion import BilineFusion
 from keras_creps.layers.biline_input import BilineInput

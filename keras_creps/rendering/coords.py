@@ -15,7 +15,7 @@ column coordinate vectors:
 
 import numpy as np
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 
 ALIGNMENTS = ("corners", "centers")
 MAX_AXIS = 1 << 24  # 16.7 M pixels per axis

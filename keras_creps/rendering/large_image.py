@@ -5,20 +5,10 @@ import os
 import numpy as np
 
 from keras_creps.rendering.coords import view_coords
+from keras_creps.utils.images import to_pil
+from keras_creps.utils.images import to_uint8
 
 PNG_MAX_PIXELS = 1 << 28  # Pillow holds a PNG whole: 268 Mpx (805 MB of RGB)
-
-
-def to_uint8(images):
-    """`[-1, 1]` floats -> uint8, as StyleGAN saves images."""
-    return np.clip(np.rint(images * 127.5 + 128), 0, 255).astype(np.uint8)
-
-
-def to_pil(image):
-    """A uint8 `[H, W, C]` array as a Pillow image (grayscale when `C == 1`)."""
-    from PIL import Image
-
-    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
 def render_large_image(generator, z, path, height, width=None, c=None, rows=None, cols=None,

@@ -35,7 +35,6 @@ gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_tick, callbacks=callba
 
 import contextlib
 import datetime
-import io
 import json
 import math
 import os
@@ -48,6 +47,8 @@ import numpy as np
 
 from keras_creps.utils.durations import format_duration
 from keras_creps.utils.files import atomic_write
+from keras_creps.utils.images import image_grid
+from keras_creps.utils.images import png_bytes
 from keras_creps.utils.memory import GIB, current_rss_bytes, describe_memory, peak_rss_bytes
 
 __all__ = [
@@ -119,45 +120,6 @@ def latest_training_state(run_dir):
     if not states:
         raise ValueError(f"No {STATE_PREFIX}<kimg>.keras in {os.fspath(run_dir)!r}.")
     return states[-1][1]
-
-
-def _to_uint8(images):
-    """`[-1, 1]` floats (or uint8) `[N, H, W, C]` -> uint8 `[N, H, W, 3 or 1]`."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        images = np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return images
-
-
-def image_grid(images, columns):
-    """Tiles `[N, H, W, C]` images (uint8, or floats in `[-1, 1]`) into one uint8 image.
-
-    Rows are filled left to right; a missing last-row cell stays black.
-
-    Example:
-    ```python
-    grid = image_grid(gan.generator_ema(z), columns=8)   # [rows * H, 8 * W, C]
-    ```
-    """
-    images = _to_uint8(images)
-    if images.ndim != 4 or len(images) == 0:
-        raise ValueError(f"Expected images [N, H, W, C] with N >= 1. Received: shape={images.shape}")
-    columns = max(1, min(int(columns), len(images)))
-    count, height, width, channels = images.shape
-    rows = math.ceil(count / columns)
-    grid = np.zeros((rows * height, columns * width, channels), np.uint8)
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        grid[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
-    return grid
-
-
-def _png_bytes(grid):
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="png")
-    return buffer.getvalue()
 
 
 def _float(value):
@@ -546,7 +508,7 @@ class SampleGridCallback(_TrainingClock):
         reals_path = os.path.join(self.run_dir, "reals.png")
         if self.reals is not None and not os.path.exists(reals_path):
             grid = image_grid(self.reals, self.columns)
-            _write_bytes(reals_path, _png_bytes(grid))
+            _write_bytes(reals_path, png_bytes(grid))
             self._summary("reals", grid)
         if self.at_begin:
             self.write()
@@ -567,7 +529,7 @@ class SampleGridCallback(_TrainingClock):
         gan = self._sync()
         grid = self.render(gan.generator_ema)
         path = os.path.join(self.run_dir, f"fakes{kimg_tag(self.seen_images)}.png")
-        _write_bytes(path, _png_bytes(grid))
+        _write_bytes(path, png_bytes(grid))
         self._summary("fakes", grid)
         self._last_step = self.step
         self.written.append(path)

@@ -34,7 +34,7 @@ import os
 
 import keras
 
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 
 
 def _tf_config():

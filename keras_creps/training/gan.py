@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_creps.augment.adaptive import AdaptiveAugment
 from keras_creps.augment.adaptive import check_ada_settings
-from keras_creps.layers.arguments import positive_int
+from keras_creps.utils.arguments import positive_int
 from keras_creps.models.creps_discriminator import CREPSDiscriminator
 from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.training import gradients

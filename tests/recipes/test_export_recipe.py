@@ -18,7 +18,7 @@ from test_case import to_numpy
 
 from keras_creps import CREPSGenerator
 from keras_creps.rendering.coords import view_coords
-from keras_creps.rendering.large_image import to_uint8
+from keras_creps.utils.images import to_uint8
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "recipes", "export.py")

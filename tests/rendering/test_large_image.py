@@ -8,7 +8,7 @@ from test_case import to_numpy
 from keras_creps.convert import generator_from_official
 from keras_creps.rendering import render_large_image
 from keras_creps.rendering import view_coords
-from keras_creps.rendering.large_image import to_uint8
+from keras_creps.utils.images import to_uint8
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,25 @@
+import pytest
+
+from keras_creps.utils import arguments
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), "1", None, True])
+def test_finite_float_rejects(value):
+    with pytest.raises(ValueError, match="zoom"):
+        arguments.finite_float("zoom", value)
+
+
+def test_finite_float_accepts():
+    assert arguments.finite_float("zoom", 2) == 2.0
+
+
+@pytest.mark.parametrize("value", [0, 2, 3, 12, 4.0, True, -8])
+def test_power_of_two_rejects(value):
+    with pytest.raises(ValueError, match=f"resolution={value!r}"):
+        arguments.power_of_two("resolution", value)
+
+
+def test_power_of_two_minimum():
+    assert arguments.power_of_two("resolution", 8, minimum=8) == 8
+    with pytest.raises(ValueError, match=">= 8"):
+        arguments.power_of_two("resolution", 4, minimum=8)
