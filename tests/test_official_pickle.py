@@ -538,10 +538,13 @@ class TestBrokenFiles(TestCase):
 
 def test_reader_imports_neither_torch_nor_keras(tiny_pickle):
     code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('official_pickle', {os.path.join(ROOT, 'keras_creps', 'official_pickle.py')!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
+        # An empty stand-in for the `keras_creps` package (whose __init__
+        # imports Keras), so only the reader package itself is imported.
+        "import importlib, sys, types\n"
+        "package = types.ModuleType('keras_creps')\n"
+        f"package.__path__ = [{os.path.join(ROOT, 'keras_creps')!r}]\n"
+        "sys.modules['keras_creps'] = package\n"
+        "module = importlib.import_module('keras_creps.official_pickle')\n"
         f"data = module.load_official_pickle({tiny_pickle[0]!r})\n"
         "assert data['G_ema']['state_dict']['mapping.w_avg'].shape == (32,)\n"
         "print(sorted(name for name in ('torch', 'keras', 'tensorflow', 'jax') if name in sys.modules))\n"
@@ -663,15 +666,15 @@ class TestStreamLimits(TestCase):
         assert f"of a storage stream in {path}" in message
 
     def test_opcode_limit_counts_every_stream(self, tiny_pickle, monkeypatch):
-        from keras_creps import official_pickle
+        from keras_creps.official_pickle import opcode_scan
 
         path = tiny_pickle[0]
         with open(path, "rb") as f:
             outer = sum(1 for _ in pickletools.genops(f))
-        monkeypatch.setattr(official_pickle, "_MAX_OPCODES", outer + 10)  # the storages' pickles come on top
+        monkeypatch.setattr(opcode_scan, "_MAX_OPCODES", outer + 10)  # the storages' pickles come on top
         message = _limit_error(path, "opcode limit")
         assert message == f"{path} exceeds the reader's opcode limit: more than {outer + 10:,} pickle opcodes"
-        monkeypatch.setattr(official_pickle, "_MAX_OPCODES", 1000)
+        monkeypatch.setattr(opcode_scan, "_MAX_OPCODES", 1000)
         _limit_error(b"\x80\x04" + b"N0" * 600 + b"}.", "more than 1,000 pickle opcodes")
 
     def test_stack_limit(self):
@@ -718,17 +721,19 @@ class TestStreamLimits(TestCase):
         with pytest.raises(OfficialPickleError, match="OrderedDict with constructor arguments is not supported"):
             load_official_pickle(io.BytesIO(writer.dumps({"x": ordered})))
 
-    @pytest.mark.parametrize("where", ["_scan_pickle", "_decode_storage_stream", "_PlainConverter.plain"])
+    @pytest.mark.parametrize("where", ["opcode_scan._scan_pickle", "unpicklers._decode_storage_stream",
+                                       "plain_data._PlainConverter.plain"])
     @pytest.mark.parametrize("error, message", [(MemoryError, "memory limit: ran out of memory"),
                                                 (RecursionError, "nesting limit")])
     def test_memory_and_recursion_errors_are_wrapped(self, tiny_pickle, monkeypatch, where, error, message):
-        from keras_creps import official_pickle
+        import importlib
 
         def fail(*args, **kwargs):
             raise error()
 
-        owner, _, name = where.rpartition(".")
-        monkeypatch.setattr(getattr(official_pickle, owner) if owner else official_pickle, name, fail)
+        module, *owner, name = where.split(".")
+        target = importlib.import_module(f"keras_creps.official_pickle.{module}")
+        monkeypatch.setattr(getattr(target, owner[0]) if owner else target, name, fail)
         path = tiny_pickle[0]
         _limit_error(path, f"^{path} exceeds the reader's {message}")
 
