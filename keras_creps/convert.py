@@ -25,6 +25,7 @@ from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.official_pickle import OfficialPickleError
 from keras_creps.official_pickle import UnsafePickleError
 from keras_creps.official_pickle import describe_official_pickle
+from keras_creps.official_pickle import short_repr
 from keras_creps.official_pickle import load_official_pickle
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "load_official_pickle",
     "official_discriminator_kwargs",
     "official_generator_kwargs",
+    "short_repr",
 ]
 
 # Parameters that exist in official generator checkpoints but that the
@@ -80,27 +82,59 @@ def _load_official(what, state_dict, targets, ignored=lambda key: False):
     if unknown:
         raise ValueError(
             f"The state dict has {len(unknown)} entr(y/ies) that this {what} does not have: "
-            f"{unknown[:10]}. Do the constructor kwargs match the checkpoint?"
+            f"{short_repr(unknown[:10])}. Do the constructor kwargs match the checkpoint?"
         )
     values = {}
     for key, (_, transform, official_shape) in targets.items():
         if key not in state_dict:
-            raise ValueError(f"The state dict is missing {key!r} (expected official shape {official_shape}).")
+            raise ValueError(f"The state dict is missing {short_repr(key)} (expected official shape {official_shape}).")
         value = _as_numpy(state_dict[key])
         if tuple(value.shape) != tuple(official_shape):
             raise ValueError(
-                f"Official weight {key!r} has shape {tuple(value.shape)}, expected {tuple(official_shape)}."
+                f"Official weight {short_repr(key)} has shape {short_repr(tuple(value.shape))}, "
+                f"expected {tuple(official_shape)}."
             )
         values[key] = value if transform is None else transform(value)
     for key, (variable, _, _) in targets.items():
         variable.assign(values[key].astype(variable.dtype))
 
 
+def _keys(kwargs):
+    """The names in a kwargs dict read from a file, bounded for a message."""
+    return short_repr(list(kwargs))
+
+
+# The largest sizes a converted network may ask for. The paper's largest
+# official networks (1024x1024) use channel_base 65536, channel_max 1024,
+# 512-wide latents and 8 mapping layers; these caps leave ample room for
+# bigger research models while refusing, before anything is allocated,
+# kwargs from a hostile file that would build a network of terabytes.
+_SIZE_LIMITS = {
+    "z_dim": 1 << 14, "w_dim": 1 << 14, "c_dim": 1 << 16, "resolution": 1 << 13, "img_channels": 16,
+    "channel_base": 1 << 21, "channel_max": 1 << 13, "biline_channels": 1 << 12, "rank": 1 << 8,
+    "mapping_layers": 64, "cmap_dim": 1 << 14, "mbstd_group_size": 1 << 12, "mbstd_num_channels": 1 << 10,
+}
+
+
+def _check_sizes(out, what):
+    """Refuses sizes that are not plain integers within `_SIZE_LIMITS`."""
+    for name, limit in _SIZE_LIMITS.items():
+        value = out.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+            raise ValueError(
+                f"Official {what} kwarg {name} must be an integer in [0, {limit}]. "
+                f"Received: {name}={short_repr(value)}"
+            )
+    return out
+
+
 def _pop_required(kwargs, names, what):
     """Pops the required official kwargs `names` (official -> ours) from `kwargs`."""
     missing = [name for name in names if name not in kwargs]
     if missing:
-        raise ValueError(f"Official {what} kwargs need {missing[0]!r}. Received: {sorted(kwargs)}")
+        raise ValueError(f"Official {what} kwargs need {missing[0]!r}. Received: {_keys(kwargs)}")
     return {ours: kwargs.pop(official) for official, ours in names.items()}
 
 
@@ -177,23 +211,23 @@ def official_generator_kwargs(official_kwargs):
     architecture = kwargs.pop("architecture", "skip")
     if architecture != "skip":
         raise ValueError(
-            f"CREPS' synthesis network only has the 'skip' architecture. Received: architecture={architecture!r}"
+            f"CREPS' synthesis network only has the 'skip' architecture. Received: architecture={short_repr(architecture)}"
         )
     if kwargs:
-        raise ValueError(f"Unsupported official generator kwargs: {sorted(kwargs)}")
+        raise ValueError(f"Unsupported official generator kwargs: {_keys(kwargs)}")
     out["mapping_layers"] = mapping.pop("num_layers", 8)
     out["mapping_lr_multiplier"] = mapping.pop("lr_multiplier", 0.01)
     out["w_avg_beta"] = mapping.pop("w_avg_beta", 0.998)
     for name in ("embed_features", "layer_features"):
         value = mapping.pop(name, None)
         if value not in (None, out["w_dim"]):
-            raise ValueError(f"Unsupported official mapping_kwargs: {name}={value!r} (only w_dim={out['w_dim']}).")
+            raise ValueError(f"Unsupported official mapping_kwargs: {name}={short_repr(value)} (only w_dim={out['w_dim']}).")
     activation = mapping.pop("activation", "lrelu")
     if activation != "lrelu":
-        raise ValueError(f"Unsupported official mapping_kwargs: activation={activation!r} (only 'lrelu').")
+        raise ValueError(f"Unsupported official mapping_kwargs: activation={short_repr(activation)} (only 'lrelu').")
     if mapping:
-        raise ValueError(f"Unsupported official mapping_kwargs: {sorted(mapping)}")
-    return out
+        raise ValueError(f"Unsupported official mapping_kwargs: {_keys(mapping)}")
+    return _check_sizes(out, "generator")
 
 
 def generator_from_official(state_dict, **official_kwargs):
@@ -259,7 +293,7 @@ def _check_fir_taps(where, taps):
     taps = np.asarray(taps, dtype=np.float64)
     if taps.shape != (4,) or not np.allclose(taps / taps.sum(), np.array([1, 3, 3, 1]) / 8):
         raise ValueError(
-            f"Only the [1, 3, 3, 1] resample filter is supported. Received: {where}={taps.tolist()!r}"
+            f"Only the [1, 3, 3, 1] resample filter is supported. Received: {where}={short_repr(taps.tolist())}"
         )
 
 
@@ -287,24 +321,24 @@ def official_discriminator_kwargs(official_kwargs):
     if settings.pop("architecture") != "resnet":
         raise ValueError(
             f"Only the official 'resnet' discriminator architecture is supported. "
-            f"Received: architecture={official_kwargs['architecture']!r}"
+            f"Received: architecture={short_repr(official_kwargs['architecture'])}"
         )
     out.update(settings)
     kwargs.pop("num_fp16_res", None)
     if kwargs:
-        raise ValueError(f"Unsupported official discriminator kwargs: {sorted(kwargs)}")
+        raise ValueError(f"Unsupported official discriminator kwargs: {_keys(kwargs)}")
 
     block.pop("freeze_layers", None)
     block.pop("fp16_channels_last", None)
     if block.pop("activation", "lrelu") != "lrelu":
         raise ValueError(
             f"Only activation='lrelu' is supported. Received: block_kwargs="
-            f"{official_kwargs['block_kwargs']!r}"
+            f"{short_repr(official_kwargs['block_kwargs'])}"
         )
     if "resample_filter" in block:
         _check_fir_taps("block_kwargs['resample_filter']", block.pop("resample_filter"))
     if block:
-        raise ValueError(f"Unsupported official block_kwargs: {sorted(block)}")
+        raise ValueError(f"Unsupported official block_kwargs: {_keys(block)}")
 
     out["mapping_layers"] = mapping.pop("num_layers", 8)
     cmap_dim = out["cmap_dim"]
@@ -315,25 +349,25 @@ def official_discriminator_kwargs(official_kwargs):
         if value is not None and value != cmap_dim:
             raise ValueError(
                 f"Label-mapping widths other than cmap_dim are not supported. "
-                f"Received: mapping_kwargs[{name!r}]={value!r}, cmap_dim={cmap_dim!r}"
+                f"Received: mapping_kwargs[{name!r}]={short_repr(value)}, cmap_dim={short_repr(cmap_dim)}"
             )
     for name, default in (("activation", "lrelu"), ("lr_multiplier", 0.01)):
         value = mapping.pop(name, default)
         if value != default:
-            raise ValueError(f"Unsupported official mapping_kwargs: {name}={value!r} (only {default!r}).")
+            raise ValueError(f"Unsupported official mapping_kwargs: {name}={short_repr(value)} (only {default!r}).")
     if mapping:
-        raise ValueError(f"Unsupported official mapping_kwargs: {sorted(mapping)}")
+        raise ValueError(f"Unsupported official mapping_kwargs: {_keys(mapping)}")
 
     out["mbstd_group_size"] = epilogue.pop("mbstd_group_size", 4)
     out["mbstd_num_channels"] = epilogue.pop("mbstd_num_channels", 1)
     if epilogue.pop("activation", "lrelu") != "lrelu":
         raise ValueError(
             f"Only activation='lrelu' is supported. Received: epilogue_kwargs="
-            f"{official_kwargs['epilogue_kwargs']!r}"
+            f"{short_repr(official_kwargs['epilogue_kwargs'])}"
         )
     if epilogue:
-        raise ValueError(f"Unsupported official epilogue_kwargs: {sorted(epilogue)}")
-    return out
+        raise ValueError(f"Unsupported official epilogue_kwargs: {_keys(epilogue)}")
+    return _check_sizes(out, "discriminator")
 
 
 def _discriminator_targets(discriminator):
@@ -420,8 +454,8 @@ def discriminator_from_official(state_dict, **official_kwargs):
         value = _as_numpy(state_dict[key])
         if value.shape != expected_filter.shape or not np.allclose(value, expected_filter, atol=1e-7):
             raise ValueError(
-                f"{key!r} is not the normalised [1, 3, 3, 1] filter this port implements. "
-                f"Received: shape {value.shape}, values {np.round(value, 6).tolist()}"
+                f"{short_repr(key)} is not the normalised [1, 3, 3, 1] filter this port implements. "
+                f"Received: shape {short_repr(value.shape)}, values {short_repr(np.round(value, 6).tolist())}"
             )
     targets = _discriminator_targets(discriminator)
     _load_official("discriminator", state_dict, targets, ignored=lambda key: key in filter_keys)
@@ -441,10 +475,10 @@ def _official_network(source, which, allowed, class_name, marker):
         data, name = load_official_pickle(source), repr(str(getattr(source, "name", source)))
     record = data.get(which)
     if not isinstance(record, dict) or "state_dict" not in record:
-        raise ValueError(f"{name} has no network {which!r}. It has: {sorted(data)}")
+        raise ValueError(f"{name} has no network {which!r}. It has: {_keys(data)}")
     if record["class_name"] != class_name or marker not in record["state_dict"]:
         raise ValueError(
-            f"{name}[{which!r}] is a {record['class_name']!r} without {marker!r}, not an official CREPS "
+            f"{name}[{which!r}] is a {short_repr(record['class_name'])} without {marker!r}, not an official CREPS "
             f"{class_name}; StyleGAN2/3 pickles are not supported."
         )
     return record

@@ -14,11 +14,13 @@ Examples:
     python recipes/convert.py --pkl network-snapshot-025000.pkl --which D --out D.keras
     python recipes/convert.py --pkl network-snapshot-025000.pkl --outdir converted/       # G_ema, G and D
     python recipes/convert.py --pkl network-snapshot-025000.pkl --info                   # list, convert nothing
+
+Exit codes: 2 for unusable flags, 1 for a file that cannot be read or converted
+(one line on stderr naming it), 0 on success.
 """
 
 import os
 import sys
-import tempfile
 
 from _startup import quiet_startup
 from absl import app
@@ -31,37 +33,26 @@ flags.DEFINE_enum("which", "G_ema", ["G_ema", "G", "D"], "Network to convert: G_
 flags.DEFINE_string("preset", None, "Also write a preset directory (needs `save_to_preset`).")
 flags.DEFINE_string("outdir", None, "Write every network (G_ema.keras, G.keras, D.keras) into this directory.")
 flags.DEFINE_boolean("info", False, "Only print what the pickle holds.")
+flags.DEFINE_integer(
+    "max_tensor_bytes", None,
+    "Most bytes of tensor data the reader may decode (default: 4x the file size plus 512 MiB, "
+    "enough for the largest official network).")
 
 
-def fail(message):
+def fail(message, code=2):
+    """Ends with one line on stderr: code 2 for flags, 1 for unreadable files."""
     print(f"convert.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def describe(data):
-    """One line per top-level entry of a loaded official pickle."""
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, dict) and "state_dict" in value:
-            count = sum(int(v.size) for v in value["state_dict"].values())
-            lines.append(f"{key}: {value['class_name']}, {len(value['state_dict'])} tensors, {count:,} values, "
-                         f"kwargs {value['init_kwargs']}")
-        else:
-            lines.append(f"{key}: {value!r}"[:300])
-    return "\n".join(lines)
+    sys.exit(code)
 
 
 def save_keras_atomically(model, path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".keras", prefix=".convert-", dir=directory)
-    os.close(handle)
+    from keras_creps.utils.files import atomic_write
+
     try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        with atomic_write(path) as temporary:
+            model.save(temporary)
+    except OSError as e:
+        fail(f"cannot write {path!r}: {e.strerror or e}", code=1)
 
 
 def convert_network(convert, data, which):
@@ -70,7 +61,7 @@ def convert_network(convert, data, which):
             return convert.discriminator_from_official_pickle(data, which="D")
         return convert.generator_from_official_pickle(data, which=which)
     except ValueError as e:
-        fail(f"{FLAGS.pkl!r}[{which!r}]: {e}")
+        fail(f"{FLAGS.pkl!r}[{which!r}]: {e}", code=1)
 
 
 def main(argv):
@@ -86,20 +77,22 @@ def main(argv):
         fail(f"bad --out {FLAGS.out!r}: the file name must end in .keras")
     if not os.path.isfile(FLAGS.pkl):
         fail(f"--pkl {FLAGS.pkl!r}: no such file")
+    if FLAGS.max_tensor_bytes is not None and FLAGS.max_tensor_bytes < 0:
+        fail(f"--max_tensor_bytes must be >= 0. Received: {FLAGS.max_tensor_bytes}")
 
     from keras_creps import convert
 
     try:
-        data = convert.load_official_pickle(FLAGS.pkl)
+        data = convert.load_official_pickle(FLAGS.pkl, max_tensor_bytes=FLAGS.max_tensor_bytes)
     except ValueError as e:
-        fail(str(e))
-    print(describe(data))
+        fail(str(e), code=1)
+    print(convert.describe_official_pickle(data))
     if FLAGS.info:
         return
     if FLAGS.outdir is not None:
         names = [name for name in ("G_ema", "G", "D") if name in data]
         if not names:
-            fail(f"{FLAGS.pkl!r} has none of G_ema, G, D. It has: {sorted(data)}")
+            fail(f"{FLAGS.pkl!r} has none of G_ema, G, D. It has: {convert.short_repr(list(data))}", code=1)
         for name in names:
             path = os.path.join(FLAGS.outdir, f"{name}.keras")
             model = convert_network(convert, data, name)
@@ -122,7 +115,7 @@ def main(argv):
         try:
             model.save_to_preset(FLAGS.preset, metadata=metadata)
         except (ValueError, OSError) as e:
-            fail(f"--preset {FLAGS.preset!r}: {e}")
+            fail(f"--preset {FLAGS.preset!r}: {e}", code=1)
         print(f"wrote {FLAGS.which} preset to {FLAGS.preset}")
 
 

@@ -66,3 +66,21 @@ class TestGeneratorFromOfficial(TestCase):
             official_generator_kwargs(dict(kwargs, magnitude_ema_beta=0.5))
         with pytest.raises(ValueError, match="activation='relu'"):
             official_generator_kwargs(dict(kwargs, mapping_kwargs=dict(num_layers=2, activation="relu")))
+
+    @pytest.mark.parametrize("name, value", [("channel_max", 10**12), ("img_resolution", 1 << 20),
+                                             ("z_dim", -1), ("w_dim", 8.0), ("c_dim", True)])
+    def test_absurd_sizes_are_refused_before_building(self, name, value):
+        _, kwargs = tiny_state()
+        ours = {"img_resolution": "resolution"}.get(name, name)
+        with pytest.raises(ValueError, match=f"kwarg {ours} must be an integer in .*Received: {ours}="):
+            official_generator_kwargs(dict(kwargs, **{name: value}))
+
+    def test_messages_about_file_values_are_bounded(self):
+        _, kwargs = tiny_state()
+        for bad in ({"x" * 10**6: 1}, {f"k{i}": i for i in range(10**5)}):
+            with pytest.raises(ValueError, match="Unsupported official generator kwargs") as info:
+                official_generator_kwargs(dict(kwargs, **bad))
+            assert len(str(info.value)) < 400
+        with pytest.raises(ValueError, match="architecture=") as info:
+            official_generator_kwargs(dict(kwargs, architecture="y" * 10**6))
+        assert len(str(info.value)) < 400

@@ -52,5 +52,8 @@ from keras_creps.official_pickle.limits import OfficialPickleError
 from keras_creps.official_pickle.limits import UnsafePickleError
 from keras_creps.official_pickle.reader import load_official_pickle
 from keras_creps.official_pickle.summary import describe_official_pickle
+from keras_creps.official_pickle.summary import short_repr
 
-__all__ = ["OfficialPickleError", "UnsafePickleError", "describe_official_pickle", "load_official_pickle"]
+__all__ = [
+    "OfficialPickleError", "UnsafePickleError", "describe_official_pickle", "load_official_pickle", "short_repr",
+]

@@ -112,9 +112,22 @@ class _Summary:
         self.put(closing)
 
 
-def _short(value, limit=_MESSAGE_CHARS):
-    """A bounded, one-line repr of a value read from a file (for messages)."""
+def short_repr(value, limit=_MESSAGE_CHARS):
+    """A one-line repr of a value read from a file, bounded in length and time.
+
+    Shared sub-objects are shown once, cycles and deep nesting are cut, long
+    strings and numbers are shortened: safe for error messages whatever the
+    file holds.
+
+    Example:
+    ```python
+    short_repr({"k": "x" * 10**7})   # "{'k': 'xxxxxxxx...'}", at most 200 characters
+    ```
+    """
     return _Summary(limit, max_nodes=64, max_depth=3, max_items=8).render(value)
+
+
+_short = short_repr
 
 
 def _clip(text, limit=_MESSAGE_CHARS):
@@ -122,6 +135,7 @@ def _clip(text, limit=_MESSAGE_CHARS):
     if isinstance(text, str) and len(text) <= limit and text.isprintable():
         return text
     return _short(text, limit)
+
 
 def _is_network(value):
     return isinstance(value, dict) and isinstance(value.get("state_dict"), dict)

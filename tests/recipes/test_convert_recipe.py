@@ -7,6 +7,7 @@ run under the backend on test.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ import pytest
 from test_case import max_rel_error
 from test_case import nchw_to_nhwc
 from test_case import to_numpy
+from test_official_pickle import _shared_dict_dag
 from test_official_pickle import official_snapshot
 from test_official_pickle import refusal
 
@@ -28,9 +30,9 @@ SCRIPT = os.path.join(ROOT, "recipes", "convert.py")
 CONVERT_BACKEND = "tensorflow"
 
 
-def run(*args, backend=None):
+def run(*args, backend=None, timeout=600):
     env = dict(os.environ, KERAS_BACKEND=backend or keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=600,
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=timeout,
                           check=False)
 
 
@@ -88,7 +90,7 @@ def test_refuses_malicious_pickle(tmp_path):
     path = tmp_path / "evil.pkl"
     writer.write(str(path), {"G_ema": writer.Reduce(writer.Global("os", "system"), (f"touch {marker}",))})
     proc = run("--pkl", str(path), "--out", str(tmp_path / "g.keras"))
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # an unusable file, not a bad flag
     assert proc.stderr.strip().splitlines()[-1] == f"convert.py: {refusal('os.system', path)}"
     assert not marker.exists() and not (tmp_path / "g.keras").exists()
 
@@ -107,3 +109,34 @@ def test_bad_flags_give_one_clear_line(args, message):
     proc = run(*args)
     assert proc.returncode == 2
     assert message in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+
+
+def test_info_on_a_shared_dict_dag_is_bounded(tmp_path):
+    # 625 bytes whose full repr has 2**60 paths: --info must describe it at once.
+    path = tmp_path / "dag.pkl"
+    path.write_bytes(pickle.dumps({"d": _shared_dict_dag()}, protocol=4))
+    proc = run("--pkl", str(path), "--info", timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("d: {'a': {'a': ") and len(proc.stdout) < 1000
+
+
+def test_max_tensor_bytes_flag(snapshot, tmp_path):
+    proc = run("--pkl", snapshot[0], "--info", "--max_tensor_bytes", "1000")
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"convert.py: {snapshot[0]} exceeds the reader's tensor-bytes limit") and "=1000)" in last
+    proc = run("--pkl", snapshot[0], "--info", "--max_tensor_bytes", "-1")
+    assert proc.returncode == 2
+    assert "--max_tensor_bytes must be >= 0. Received: -1" in proc.stderr
+
+
+def test_converted_files_get_normal_permissions(snapshot, tmp_path):
+    out = tmp_path / "g.keras"
+    old = os.umask(0o022)
+    try:
+        proc = run("--pkl", snapshot[0], "--out", str(out), backend=CONVERT_BACKEND)
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert out.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["g.keras"]
