@@ -15,6 +15,6 @@ from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.training.gan import CREPSGAN
 
-__version__ = "0.1.0"
+from keras_creps.utils.version import __version__  # noqa: F401 - public
 
 __all__ = ["CREPSDiscriminator", "CREPSGAN", "CREPSGenerator", "CREPSSynthesis", "layers"]

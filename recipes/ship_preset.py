@@ -6,7 +6,7 @@ Writes `--out` (default `saved_models/creps_emoji_64`):
     metadata.json                    description, data, licence, configuration and network arguments,
                                      kimg, wall-clock time over the chain, hardware, batch, gamma,
                                      augmentation and its final p, the SWD curve, class names, advice
-    README.md                        the model card (from metadata.json; see keras_creps/models/preset_card.py)
+    README.md                        the model card (from metadata.json; see keras_creps/utils/preset_card.py)
     discriminator/                   the discriminator of the matching training state, a preset of its own
                                      (`CREPSDiscriminator.from_preset("<name>")`, `train.py --resume_d <name>`)
     images/swd_curve.png             the SWD curve as a small plot (images/ is not installed with the package)
@@ -497,7 +497,7 @@ def preview(out, generator, metadata):
     import keras
 
     from keras_creps.models import presets
-    from keras_creps.models.preset_card import model_card
+    from keras_creps.utils.preset_card import model_card
 
     print(json.dumps(metadata, indent=2))
     config = keras.saving.serialize_keras_object(generator)

@@ -11,7 +11,7 @@ from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.discriminator_block import DiscriminatorBlock
 from keras_creps.layers.discriminator_epilogue import DiscriminatorEpilogue
 from keras_creps.layers.mapping_network import MappingNetwork
-from keras_creps.models.presets import PresetMixin
+from keras_creps.models.creps_model import CREPSModel
 
 # Learning-rate multiplier of the label mapping, as in the official code.
 MAPPING_LR_MULTIPLIER = 0.01
@@ -25,7 +25,7 @@ def _power_of_two(name, value):
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
-class CREPSDiscriminator(PresetMixin, keras.Model):
+class CREPSDiscriminator(CREPSModel):
     """StyleGAN2's residual discriminator, as used to train CREPS.
 
     Blocks `b{R}, b{R/2}, ..., b8` (`DiscriminatorBlock`, each halving the

@@ -7,7 +7,7 @@ from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.models.creps_synthesis import CREPSSynthesis
-from keras_creps.models.presets import PresetMixin
+from keras_creps.models.creps_model import CREPSModel
 
 
 def native_coords(size):
@@ -25,7 +25,7 @@ def _padded(x, size, axis):
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
-class CREPSGenerator(PresetMixin, keras.Model):
+class CREPSGenerator(CREPSModel):
     """CREPS generator (Nguyen et al., CVPR 2023): a StyleGAN2-family generator
     without spatial convolutions or upsampling.
 

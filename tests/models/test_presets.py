@@ -17,7 +17,7 @@ from test_case import to_numpy
 import keras_creps
 from keras_creps import CREPSDiscriminator
 from keras_creps import CREPSGenerator
-from keras_creps.models import preset_paths
+from keras_creps.utils import preset_paths
 from keras_creps.models import presets
 from keras_creps.models.presets import from_preset
 from keras_creps.models.presets import list_presets
@@ -410,7 +410,8 @@ INSTALLED_CHECK = textwrap.dedent(
     import keras
     import numpy as np
     import keras_creps
-    from keras_creps.models import preset_paths, presets
+    from keras_creps.models import presets
+    from keras_creps.utils import preset_paths
 
     def checksum(model):
         return float(sum(np.abs(keras.ops.convert_to_numpy(v)).sum() for v in model.weights))
