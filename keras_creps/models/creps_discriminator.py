@@ -8,6 +8,7 @@ from keras import ops
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
+from keras_creps.utils.arguments import power_of_two
 from keras_creps.layers.discriminator_block import DiscriminatorBlock
 from keras_creps.layers.discriminator_epilogue import DiscriminatorEpilogue
 from keras_creps.layers.mapping_network import MappingNetwork
@@ -15,13 +16,6 @@ from keras_creps.models.creps_model import CREPSModel
 
 # Learning-rate multiplier of the label mapping, as in the official code.
 MAPPING_LR_MULTIPLIER = 0.01
-
-
-def _power_of_two(name, value):
-    positive_int(name, value)
-    if value < 4 or value & (value - 1) != 0:
-        raise ValueError(f"`{name}` must be a power of two >= 4. Received: {name}={value!r}")
-    return value
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -104,7 +98,7 @@ class CREPSDiscriminator(CREPSModel):
     ):
         super().__init__(**kwargs)
         # === Arguments ===
-        self.resolution = _power_of_two("resolution", resolution)
+        self.resolution = power_of_two("resolution", resolution)
         self.img_channels = positive_int("img_channels", img_channels)
         self.c_dim = non_negative_int("c_dim", c_dim)
         self.channel_base = positive_int("channel_base", channel_base)

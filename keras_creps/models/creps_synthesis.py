@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
+from keras_creps.utils.arguments import power_of_two
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.biline_fusion import BilineFusion
 from keras_creps.layers.biline_input import BilineInput
@@ -95,11 +96,7 @@ class CREPSSynthesis(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.w_dim = positive_int("w_dim", w_dim)
-        self.resolution = positive_int("resolution", resolution)
-        if resolution < 8 or resolution & (resolution - 1):
-            raise ValueError(
-                f"`resolution` must be a power of two >= 8. Received: resolution={resolution}"
-            )
+        self.resolution = power_of_two("resolution", resolution, minimum=8)
         self.img_channels = positive_int("img_channels", img_channels)
         self.channel_base = positive_int("channel_base", channel_base)
         self.channel_max = positive_int("channel_max", channel_max)
