@@ -45,6 +45,28 @@ class BilineFusion(keras.layers.Layer):
         self.scale = positive_float("scale", scale)
         self.pointwise = bool(pointwise)
 
+    def build(self, row_lines_shape, col_lines_shape):
+        # No weights; the shapes are checked here so that a mismatch is named
+        # at build time, not deep inside a broadcast.
+        if len(row_lines_shape) != 4 or len(col_lines_shape) != 4:
+            raise ValueError(
+                "Expected row and column lines of rank 4 ([N, H or P, rank, C]). "
+                f"Received: row_lines_shape={row_lines_shape}, col_lines_shape={col_lines_shape}"
+            )
+        for axis, name in ((2, "rank"), (3, "channels")):
+            a, b = row_lines_shape[axis], col_lines_shape[axis]
+            if a is not None and b is not None and a != b:
+                raise ValueError(
+                    f"Row and column lines must have the same {name}. "
+                    f"Received: row_lines_shape={row_lines_shape}, col_lines_shape={col_lines_shape}"
+                )
+        if self.pointwise and None not in (row_lines_shape[1], col_lines_shape[1]):
+            if row_lines_shape[1] != col_lines_shape[1]:
+                raise ValueError(
+                    "Pointwise fusion pairs rows and columns one to one, so both need the same count. "
+                    f"Received: row_lines_shape={row_lines_shape}, col_lines_shape={col_lines_shape}"
+                )
+
     def call(self, row_lines, col_lines):
         row_lines = row_lines * self.scale
         col_lines = col_lines * self.scale
