@@ -55,7 +55,8 @@ class TestCase:
     def run_layer_test(self, cls, init_kwargs, call_args, expected_output_shape, call_kwargs=None):
         """Checks a layer end to end.
 
-        - config round trip: `cls.from_config(layer.get_config())` gives the same config;
+        - config round trip: `cls.from_config(layer.get_config())` gives the same config,
+          and the serialized config survives JSON (what `.keras` files and presets store);
         - eager call has `expected_output_shape` and agrees with `compute_output_shape`;
         - a layer rebuilt from the serialized config, with the same weights,
           gives the same outputs;
@@ -66,6 +67,9 @@ class TestCase:
         config = layer.get_config()
         clone = cls.from_config(config)
         assert clone.get_config() == config
+        serialized = keras.saving.serialize_keras_object(layer)
+        from_json = keras.saving.deserialize_keras_object(json.loads(json.dumps(serialized)))
+        assert from_json.get_config() == config
 
         outputs = layer(*call_args, **call_kwargs)
         got = keras.tree.map_structure(lambda t: tuple(t.shape), outputs)
