@@ -81,7 +81,7 @@ def check_flags():
 
 def resolve_network(path):
     """`(network path, run directory or None)`; a run directory gives its newest snapshot."""
-    from keras_creps.training.metrics_callback import is_run_dir, latest_network_snapshot
+    from keras_creps.utils.run_dir import is_run_dir, latest_network_snapshot
 
     path = os.path.expanduser(path)
     if os.path.isdir(path) and is_run_dir(path):

@@ -4,7 +4,12 @@ The output is read by `keras_creps.data.make_dataset` (and a `.zip` by the
 official CREPS / StyleGAN training code too). Images are written as PNG named
 `00000/img00000000.png`, ... in sorted source order; labels go into
 `dataset.json` (ZIP) or into the records plus `metadata.json` (TFRecord).
-Unusable files are skipped and listed at the end.
+Unusable files are skipped and listed at the end, each with its reason. Files
+are judged before they are decoded: only regular files are opened (a FIFO or
+device named `*.png` is skipped), and declared sizes and image headers must
+fit the limits of `keras_creps.data.limits` for the target `--resolution`.
+A bad flag value ends with exit code 2, unusable data or paths with 1, each
+with one line on stderr.
 
 Examples:
     python recipes/dataset_tool.py --source raw_faces/ --dest faces64.zip --resolution 64
@@ -33,19 +38,43 @@ flags.DEFINE_string("background", "white", "Colour under transparent pixels (a P
 flags.DEFINE_integer("compress_level", 0, "PNG compression level 0-9 (0: fastest to decode, as the official tool).")
 
 
-def fail(message):
+def fail(message, code):
+    """Ends with one line on stderr: code 2 for a bad flag value, 1 for bad data or paths."""
     print(f"dataset_tool.py: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
+
+
+def check_flags(argv):
+    """Exits with code 2 on a bad flag value, before anything is read or written."""
+    from keras_creps.utils.arguments import positive_int, power_of_two
+
+    if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}", 2)
+    if not FLAGS.source:
+        fail("pass --source (an image folder or a .zip)", 2)
+    if not FLAGS.dest:
+        fail("pass --dest (a .zip, or a directory for TFRecord shards)", 2)
+    try:
+        if FLAGS.resolution is not None:
+            power_of_two("--resolution", FLAGS.resolution)
+        if FLAGS.max_images is not None:
+            positive_int("--max_images", FLAGS.max_images)
+        positive_int("--shard_size", FLAGS.shard_size)
+        if not 0 <= FLAGS.compress_level <= 9:
+            raise ValueError(f"`--compress_level` must be in 0..9. Received: --compress_level={FLAGS.compress_level}")
+    except ValueError as e:
+        fail(str(e), 2)
+    from PIL import ImageColor
+
+    try:
+        ImageColor.getrgb(FLAGS.background)
+    except ValueError:
+        fail(f"`--background` is not a colour. Received: --background={FLAGS.background!r}", 2)
 
 
 def main(argv):
     quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
-    if len(argv) > 1:
-        fail(f"unexpected arguments {argv[1:]}")
-    if not FLAGS.source:
-        fail("pass --source (an image folder or a .zip)")
-    if not FLAGS.dest:
-        fail("pass --dest (a .zip, or a directory for TFRecord shards)")
+    check_flags(argv)
     from keras_creps.data.writer import write_dataset
 
     try:
@@ -60,8 +89,10 @@ def main(argv):
             background=FLAGS.background,
             compress_level=FLAGS.compress_level,
         )
-    except ValueError as e:
-        fail(str(e).replace("\n", " | "))
+    except ValueError as e:  # the flags are checked: what is left is about the data or the paths
+        fail(str(e).replace("\n", " | "), 1)
+    except OSError as e:
+        fail(f"cannot write {FLAGS.dest!r}: {e.strerror or e}", 1)
     report = result["report"]
     if result["class_names"]:
         print("classes (label index: sub-folder):")

@@ -30,12 +30,10 @@ Examples:
     python recipes/make_emoji_dataset.py --max_images 20 --resolution 32 --dest /tmp/few.zip
 """
 
-import io
 import json
 import os
 import struct
 import sys
-import tempfile
 import zipfile
 
 from absl import app, flags
@@ -62,9 +60,10 @@ ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry
 PNG_COMPRESS_LEVEL = 9
 
 
-def fail(message):
+def fail(message, code=2):
+    """Ends with one line on stderr: code 2 for a bad flag value, 1 for an unusable output path."""
     print(f"make_emoji_dataset.py: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def read_emoji_test(path):
@@ -168,12 +167,6 @@ class EmojiRenderer:
         return image
 
 
-def png_bytes(image):
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
-    return buffer.getvalue()
-
-
 def zip_entry(name):
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
     info.create_system = 3  # Unix, so the permission bits below mean the same everywhere
@@ -191,6 +184,8 @@ def build_dataset(font_path, emoji_test_path, resolution, skin_tones="default", 
     draw it or because its image equals that of an earlier emoji (territories that
     use their country's flag, "family" and "family: man, man, boy").
     """
+    from keras_creps.utils.images import png_bytes
+
     groups, entries = read_emoji_test(emoji_test_path)
     class_names = [g for g in groups if g not in EXCLUDED_GROUPS]
     renderer = EmojiRenderer(font_path, font_size, resolution)
@@ -210,41 +205,43 @@ def build_dataset(font_path, emoji_test_path, resolution, skin_tones="default", 
             continue
         first_with_pixels[pixels] = name
         index = f"{len(records):08d}"
-        records.append((f"{index[:5]}/img{index}.png", class_names.index(group), png_bytes(image), text, name))
+        records.append((f"{index[:5]}/img{index}.png", class_names.index(group), png_bytes(image, PNG_COMPRESS_LEVEL), text, name))
     return records, class_names, skipped
 
 
 def write_zip(dest, records, class_names):
     """Writes the dataset ZIP atomically (temporary file in the same folder, then rename)."""
+    from keras_creps.utils.files import atomic_write
+
     metadata = {
         "labels": [[archive_name, label] for archive_name, label, *_ in records],
         "class_names": list(class_names),
     }
-    folder = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w") as archive:
-            for archive_name, _, data, *_ in records:
-                archive.writestr(zip_entry(archive_name), data)
-            info = zip_entry("dataset.json")
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, json.dumps(metadata, separators=(",", ":")), compresslevel=9)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(dest) as tmp, open(tmp, "wb") as file, zipfile.ZipFile(file, "w") as archive:
+        for archive_name, _, data, *_ in records:
+            archive.writestr(zip_entry(archive_name), data)
+        info = zip_entry("dataset.json")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, json.dumps(metadata, separators=(",", ":")), compresslevel=9)
 
 
 def main(argv):
+    from _startup import quiet_startup  # beside this script, on sys.path when it runs
+
+    quiet_startup()  # keras_creps (imported below) imports Keras and its backend
+    from keras_creps.utils.arguments import positive_int, power_of_two
+
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     resolution = FLAGS.resolution
-    if resolution < 4 or resolution & (resolution - 1):
+    try:
+        power_of_two("resolution", resolution)
+    except ValueError:
         fail(f"bad --resolution {resolution}: must be a power of two, at least 4")
-    if FLAGS.max_images is not None and FLAGS.max_images < 1:
+    try:
+        if FLAGS.max_images is not None:
+            positive_int("max_images", FLAGS.max_images)
+    except ValueError:
         fail(f"bad --max_images {FLAGS.max_images}: must be at least 1")
     if not FLAGS.dest.endswith(".zip"):
         fail(f"bad --dest {FLAGS.dest!r}: must name a .zip file")
@@ -257,7 +254,10 @@ def main(argv):
                                                       FLAGS.skin_tones, FLAGS.max_images, FLAGS.font_size)
     except (ValueError, OSError) as error:
         fail(str(error))
-    write_zip(FLAGS.dest, records, class_names)
+    try:
+        write_zip(FLAGS.dest, records, class_names)
+    except OSError as error:
+        fail(f"cannot write --dest {FLAGS.dest!r}: {error.strerror or error}", 1)
 
     counts = [0] * len(class_names)
     for _, label, *_ in records:

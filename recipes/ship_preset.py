@@ -115,7 +115,7 @@ def read_runs(specs):
 
 def snapshots_of(runs):
     """Every network snapshot of the chain: `[(kimg, path)]`, oldest first (a later run wins a tie)."""
-    from keras_creps.training.metrics_callback import list_network_snapshots
+    from keras_creps.utils.run_dir import list_network_snapshots
 
     found = {}
     for run, _ in runs:
@@ -146,7 +146,7 @@ def pick_snapshot(runs, spec):
 
 def pick_state(runs, kimg):
     """`(kimg, path)` of the training state at `kimg`, else the newest before it, else the newest."""
-    from keras_creps.training.callbacks import list_training_states
+    from keras_creps.utils.run_dir import list_training_states
 
     states = sorted((seen / 1000, Path(path)) for run, _ in runs for seen, path in list_training_states(run))
     if not states:

@@ -42,23 +42,30 @@ with its `p` and ADA's statistics, the step counter and the compile settings
 directory; the data stream skips the batches already seen, so a killed run
 resumed from its last state continues exactly as if never stopped (same
 losses and weights; skipping re-reads those batches, which takes a while on
-very long runs - `--noresume_skip_data` reshuffles instead). Transfer
+very long runs - `--noresume_skip_data` reshuffles instead). A run directory
+resumes from its newest intact state: a newer one that is damaged (cut short,
+not a valid `.keras` archive, or with a broken `.json` record) is named in a
+warning line and skipped; temporaries that interrupted writes left in that
+directory are removed first (unless a run still writes into it). Transfer
 learning (`--resume_g/--resume_d/--resume_g_ema`, `.keras` files or presets,
 e.g. from `recipes/convert.py`) starts new optimizers at step 0 with EMA
 ramp-up off, as the official `--resume`.
 
-A NaN or Inf in any logged term stops training with exit status 1 and one
-line naming the term(s) and the last good snapshot; no snapshot is written
-from the bad state. Bad flags give one error line and exit status 2.
+Errors end with one line on stderr: exit status 2 for a bad flag value
+(non-finite numbers included), 1 for unusable paths and files (`--outdir`
+that is a file or not writable, `--data`, `--resume*` that holds nothing
+usable). A NaN or Inf in any logged term stops training with exit status 1
+and one line naming the term(s) and the last good snapshot; no snapshot is
+written from the bad state.
 """
 
 import contextlib
 import json
 import math
 import os
-import re
 import sys
 import time
+import types
 
 from _startup import quiet_startup
 from absl import app, flags
@@ -136,151 +143,209 @@ AUGPIPES = ("blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "
 
 
 class UsageError(ValueError):
-    """A bad flag value or input; printed as one line, exit status 2."""
+    """A bad flag value; printed as one line, exit status 2."""
 
 
-def _check_flags():
-    """Validates the flags; raises `UsageError` naming the first bad value."""
+class InputError(ValueError):
+    """An unusable input or output path (data, --resume*, --outdir); printed as one line, exit status 1."""
 
-    def bad(name, why):
-        raise UsageError(f"bad --{name}={getattr(FLAGS, name)!r}: {why}")
 
-    if FLAGS.cfg not in CONFIG_NAMES:
-        bad("cfg", f"choose one of {', '.join(CONFIG_NAMES)}")
+# --------------------------------------------------------------------------- flags
+
+
+def read_options():
+    """Every flag value, read once: the rest of the script takes this namespace, never FLAGS.
+
+    `given` holds the names of the flags set on the command line.
+    """
+    values = {name: FLAGS[name].value for name in OPTION_NAMES}
+    return types.SimpleNamespace(**values, given=frozenset(name for name in OPTION_NAMES if FLAGS[name].present))
+
+
+def _bad(opts, name, why):
+    raise UsageError(f"bad --{name}={getattr(opts, name)!r}: {why}")
+
+
+def _check_flags(opts):
+    """Validates the options; raises `UsageError` (values) or `InputError` (paths) naming the first bad one."""
+    _check_numbers(opts)
+    _check_choices(opts)
+    _metric_names(opts)
+    _check_paths(opts)
+
+
+def _check_numbers(opts):
     for name in ("batch", "snap", "gpus", "log_every", "grid_columns"):
-        if getattr(FLAGS, name) < 1:
-            bad(name, "must be >= 1")
-    for name in ("cbase", "cmax", "resolution"):
-        if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < 1:
-            bad(name, "must be >= 1")
-    if FLAGS.keep < 0:
-        bad("keep", "must be >= 0")
+        if getattr(opts, name) < 1:
+            _bad(opts, name, "must be >= 1")
+    for name in ("cbase", "cmax", "resolution", "metrics_num_gen"):
+        if getattr(opts, name) is not None and getattr(opts, name) < 1:
+            _bad(opts, name, "must be >= 1")
+    if opts.keep < 0:
+        _bad(opts, "keep", "must be >= 0")
+    # `math.isfinite` first: NaN fails every comparison, so a range check alone would let it through.
     for name in ("kimg", "tick", "glr", "dlr", "ada_kimg"):
-        value = getattr(FLAGS, name)
-        if not (math.isfinite(value) and value > 0):
-            bad(name, "must be a finite number > 0")
+        if not (math.isfinite(getattr(opts, name)) and getattr(opts, name) > 0):
+            _bad(opts, name, "must be a finite number > 0")
     for name in ("gamma", "pl_weight", "progress_interval"):
-        if not (math.isfinite(getattr(FLAGS, name)) and getattr(FLAGS, name) >= 0):
-            bad(name, "must be a finite number >= 0")
-    if not 0 <= FLAGS.seed < 2**31:
-        bad("seed", "must be in [0, 2**31)")
-    if FLAGS.batch % FLAGS.gpus:
-        raise UsageError(f"bad --batch={FLAGS.batch}: must be a multiple of --gpus={FLAGS.gpus}")
-    if FLAGS.mixed_precision not in ("none", "bfloat16", "float16"):
-        bad("mixed_precision", "choose none, bfloat16 or float16")
-    if FLAGS.jit_compile.lower() not in ("auto", "true", "false"):
-        bad("jit_compile", "choose auto, true or false")
-    if FLAGS.aug not in ("ada", "fixed", "noaug"):
-        bad("aug", "choose ada, fixed or noaug")
+        if not (math.isfinite(getattr(opts, name)) and getattr(opts, name) >= 0):
+            _bad(opts, name, "must be a finite number >= 0")
     for name in ("p", "target"):
-        if not 0 <= getattr(FLAGS, name) <= 1:
-            bad(name, "must be in [0, 1]")
-    if FLAGS.augpipe not in AUGPIPES:
-        bad("augpipe", f"choose one of {', '.join(AUGPIPES)}")
+        if not 0 <= getattr(opts, name) <= 1:
+            _bad(opts, name, "must be in [0, 1]")
+    if not 0 <= opts.seed < 2**31:
+        _bad(opts, "seed", "must be in [0, 2**31)")
+    if opts.batch % opts.gpus:
+        raise UsageError(f"bad --batch={opts.batch}: must be a multiple of --gpus={opts.gpus}")
+
+
+def _check_choices(opts):
+    for name, choices in (("cfg", CONFIG_NAMES), ("mixed_precision", ("none", "bfloat16", "float16")),
+                          ("aug", ("ada", "fixed", "noaug")), ("augpipe", AUGPIPES),
+                          ("snapshot_format", ("keras", "preset"))):
+        if getattr(opts, name) not in choices:
+            listed = f"one of {', '.join(choices)}" if len(choices) > 3 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+            _bad(opts, name, f"choose {listed}")
+    if opts.jit_compile.lower() not in ("auto", "true", "false"):
+        _bad(opts, "jit_compile", "choose auto, true or false")
     # As the official train.py: a flag the chosen --aug does not use is a mistake.
     for name, modes in (("p", ("fixed",)), ("target", ("ada",)), ("ada_kimg", ("ada",)), ("augpipe", ("ada", "fixed"))):
-        if FLAGS[name].present and FLAGS.aug not in modes:
-            bad(name, f"only used with --aug {' or '.join(modes)}, not --aug {FLAGS.aug}")
-    if FLAGS.snapshot_format not in ("keras", "preset"):
-        bad("snapshot_format", "choose keras or preset")
-    if FLAGS.metrics_num_gen is not None and FLAGS.metrics_num_gen < 1:
-        bad("metrics_num_gen", "must be >= 1")
-    _metric_names()
-    if not FLAGS.outdir and not FLAGS.dry_run:
-        raise UsageError("--outdir is required (where run directories are created)")
-    transfer = [name for name in ("resume_g", "resume_d", "resume_g_ema") if getattr(FLAGS, name)]
-    if FLAGS.resume and transfer:
+        if name in opts.given and opts.aug not in modes:
+            _bad(opts, name, f"only used with --aug {' or '.join(modes)}, not --aug {opts.aug}")
+    transfer = [name for name in ("resume_g", "resume_d", "resume_g_ema") if getattr(opts, name)]
+    if opts.resume and transfer:
         raise UsageError(f"--resume continues a training state; it cannot be combined with --{transfer[0]}")
-    if FLAGS.resume_g_ema and not FLAGS.resume_g:
-        raise UsageError(f"bad --resume_g_ema={FLAGS.resume_g_ema!r}: needs --resume_g")
-    for name in ("resume", *transfer):
-        path = getattr(FLAGS, name)
+    if opts.resume_g_ema and not opts.resume_g:
+        raise UsageError(f"bad --resume_g_ema={opts.resume_g_ema!r}: needs --resume_g")
+
+
+def _check_paths(opts):
+    if not opts.outdir and not opts.dry_run:
+        raise UsageError("--outdir is required (where run directories are created)")
+    if opts.outdir and not opts.dry_run:
+        from keras_creps.utils.output_paths import check_output_dir
+
+        try:
+            check_output_dir(opts.outdir, name="--outdir")
+        except ValueError as error:
+            raise InputError(_one_line(error)) from None
+    for name in ("resume", "resume_g", "resume_d", "resume_g_ema"):
+        path = getattr(opts, name)
         if path and not os.path.exists(path):
-            bad(name, "no such file or directory")
+            raise InputError(f"bad --{name}={path!r}: no such file or directory")
 
 
-def _metric_names():
+def _metric_names(opts):
     """The --metrics names, [] for `none`; `UsageError` listing the valid names."""
     from keras_creps.metrics import protocols
 
-    names = [name.strip() for name in FLAGS.metrics if name.strip()]
+    names = [name.strip() for name in opts.metrics if name.strip()]
     if names in ([], ["none"]):
         return []
     unknown = [name for name in names if not protocols.is_valid_metric(name)]
     if unknown:
-        raise UsageError(f"bad --metrics={','.join(FLAGS.metrics)!r}: unknown {', '.join(unknown)}; choose from "
+        raise UsageError(f"bad --metrics={','.join(opts.metrics)!r}: unknown {', '.join(unknown)}; choose from "
                          f"{', '.join(protocols.list_metrics())}, or none")
     return list(dict.fromkeys(names))
 
 
-def _metrics_callbacks(run_dir, source, every_steps):
-    """`[MetricsCallback]` for --metrics (on the snapshot schedule), or `[]`."""
-    names = _metric_names()
-    if not names:
-        return []
-    from keras_creps.training.metrics_callback import MetricsCallback
-
-    try:
-        return [MetricsCallback(names, run_dir, every_steps=every_steps, batch_size=FLAGS.batch, data=source,
-                                num_gen=FLAGS.metrics_num_gen, data_dir=FLAGS.data_dir,
-                                generator_format=FLAGS.snapshot_format)]
-    except (ValueError, FileNotFoundError, ImportError) as error:
-        raise UsageError(f"bad --metrics={','.join(FLAGS.metrics)!r}: {' '.join(str(error).split())}") from None
+def _one_line(error):
+    return " ".join(str(error).split())
 
 
-def _jit_compile():
-    value = FLAGS.jit_compile.lower()
-    return "auto" if value == "auto" else value == "true"
+# --------------------------------------------------------------------------- resuming
 
 
 def find_training_state(path):
-    """A `training-state-*.keras` file: `path` itself, or the newest in run directory `path`."""
-    from keras_creps.training.callbacks import latest_training_state
+    """The training state `--resume=path` names: the file itself, or the newest intact one of a run directory.
 
-    if os.path.isdir(path):
+    Stale temporaries of interrupted writes in that directory are removed
+    first, and each newer state that is damaged is named in a warning line.
+    Raises `InputError` when nothing there can be resumed.
+    """
+    from keras_creps.utils.keras_archive import check_keras_archive
+    from keras_creps.utils.run_dir import newest_intact_training_state
+
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    _remove_stale_temporaries(folder)
+    if not os.path.isdir(path):
+        if not path.endswith(".keras"):
+            raise InputError(f"bad --resume={path!r}: expected a training-state-<kimg>.keras file or a run directory")
         try:
-            return latest_training_state(path)
-        except ValueError:
-            raise UsageError(f"bad --resume={path!r}: the directory holds no training-state-<kimg>.keras") from None
-    if not path.endswith(".keras"):
-        raise UsageError(f"bad --resume={path!r}: expected a training-state-<kimg>.keras file or a run directory")
-    return path
+            check_keras_archive(path)
+        except ValueError as error:
+            raise InputError(f"bad --resume={path!r}: {_one_line(error)}") from None
+        return path
+    try:
+        state, broken = newest_intact_training_state(path)
+    except ValueError:
+        raise InputError(f"bad --resume={path!r}: the directory holds no training-state-<kimg>.keras") from None
+    if state is None:
+        raise InputError(f"bad --resume={path!r}: no intact training state (the newest: {_one_line(broken[0][1])})")
+    for damaged, reason in broken:
+        print(f"train.py: warning: skipping {os.path.basename(damaged)}: {_one_line(reason)} "
+              f"Resuming from {os.path.basename(state)}.", file=sys.stderr)
+    return state
 
 
-def next_run_dir(outdir, description):
-    """Creates and returns `<outdir>/<next 5-digit id>-<description>`."""
-    os.makedirs(outdir, exist_ok=True)
-    ids = [int(m.group(1)) for name in os.listdir(outdir) if (m := re.match(r"^(\d+)-", name))]
-    run_id = max(ids, default=-1) + 1
-    while True:
-        path = os.path.join(outdir, f"{run_id:05d}-{description}")
-        try:
-            os.makedirs(path)
-            return path
-        except FileExistsError:  # another process took this id
-            run_id += 1
+def _remove_stale_temporaries(folder):
+    """Clears what interrupted writes left in a run directory (not in other folders, nor while in use)."""
+    from keras_creps.utils import run_dir
+
+    if not (run_dir.list_training_states(folder) or run_dir.is_run_dir(folder)):
+        return  # not a run directory: its hidden files are none of our business
+    if run_dir.run_dir_in_use(folder):
+        print(f"train.py: note: a run is still writing into {folder}; its temporary files are left alone")
+        return
+    removed = run_dir.remove_stale_temporaries(folder)
+    if removed:
+        print(f"train.py: removed {len(removed)} stale temporary file(s) of interrupted writes from {folder}: "
+              f"{', '.join(removed)}")
 
 
-def _network_kwargs(resolution, c_dim, channels):
+def _load_training_state(opts, state_path):
+    import keras
+
+    from keras_creps import CREPSGAN
+
+    try:
+        gan = keras.saving.load_model(state_path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is one input error
+        raise InputError(f"bad --resume={state_path!r}: could not be loaded ({type(error).__name__}: "
+                         f"{_one_line(error)})") from None
+    if not isinstance(gan, CREPSGAN):
+        raise InputError(
+            f"bad --resume={state_path!r}: holds a {type(gan).__name__}, not a CREPSGAN training state "
+            "(use --resume_g/--resume_d for networks)"
+        )
+    if opts.run_eagerly:
+        gan.run_eagerly = True
+    return gan
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def _network_kwargs(opts, resolution, c_dim, channels):
     from keras_creps.training.configs import network_kwargs
 
-    g_kwargs, d_kwargs = network_kwargs(FLAGS.cfg, resolution, c_dim=c_dim, img_channels=channels)
-    if FLAGS.cbase is not None:
-        d_kwargs["channel_base"], g_kwargs["channel_base"] = FLAGS.cbase, 2 * FLAGS.cbase
-    if FLAGS.cmax is not None:
-        d_kwargs["channel_max"], g_kwargs["channel_max"] = FLAGS.cmax, 2 * FLAGS.cmax
+    g_kwargs, d_kwargs = network_kwargs(opts.cfg, resolution, c_dim=c_dim, img_channels=channels)
+    if opts.cbase is not None:
+        d_kwargs["channel_base"], g_kwargs["channel_base"] = opts.cbase, 2 * opts.cbase
+    if opts.cmax is not None:
+        d_kwargs["channel_max"], g_kwargs["channel_max"] = opts.cmax, 2 * opts.cmax
     return g_kwargs, d_kwargs
 
 
-def _augment_pipeline():
+def _augment_pipeline(opts):
     """The pipeline of --aug and --augpipe, or None (noaug, or fixed p = 0 as the official code)."""
     from keras_creps.augment import AugmentPipeline
 
-    if FLAGS.aug == "noaug" or (FLAGS.aug == "fixed" and FLAGS.p == 0):
+    if opts.aug == "noaug" or (opts.aug == "fixed" and opts.p == 0):
         return None
     # float32 under any --mixed_precision: the resampling needs the precision
     # (the official pipeline also runs in float32).
-    return AugmentPipeline(FLAGS.augpipe, p=FLAGS.p if FLAGS.aug == "fixed" else 0.0, dtype="float32",
+    return AugmentPipeline(opts.augpipe, p=opts.p if opts.aug == "fixed" else 0.0, dtype="float32",
                            name="augment")
 
 
@@ -292,27 +357,136 @@ def _count(model):
 
 def _load_network(path, which):
     from keras_creps.models.presets import load_discriminator, load_generator
+    from keras_creps.utils.keras_archive import check_keras_archive
 
     loader = load_discriminator if which == "resume_d" else load_generator
     try:
+        if os.path.isfile(path) and path.endswith(".keras"):
+            check_keras_archive(path)  # Keras calls a damaged file "not found"
         return loader(path)
     except (ValueError, FileNotFoundError, OSError) as error:
-        raise UsageError(f"bad --{which}={path!r}: {error}") from None
+        raise InputError(f"bad --{which}={path!r}: {_one_line(error)}") from None
 
 
-def _real_images(source, info, columns):
+def _new_gan(opts, info):
+    """A `CREPSGAN` of fresh networks, or of the --resume_g/--resume_d ones (transfer learning), compiled."""
+    from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
+    from keras_creps.training.schedules import default_adam
+
+    g_kwargs, d_kwargs = _network_kwargs(opts, info.resolution, info.c_dim, info.channels)
+    generator_ema = None
+    if opts.resume_g:
+        generator = _load_network(opts.resume_g, "resume_g")
+        generator_ema = _load_network(opts.resume_g_ema, "resume_g_ema") if opts.resume_g_ema else None
+    else:
+        generator = CREPSGenerator(**g_kwargs, name="generator")
+    if opts.resume_d:
+        discriminator = _load_network(opts.resume_d, "resume_d")
+    else:
+        d_config = dict(d_kwargs, resolution=generator.resolution, c_dim=generator.c_dim,
+                        img_channels=generator.img_channels)
+        discriminator = CREPSDiscriminator(**d_config, name="discriminator")
+    try:
+        gan = CREPSGAN(generator, discriminator, generator_ema=generator_ema, augment=_augment_pipeline(opts))
+    except ValueError as error:
+        raise InputError(f"bad --resume_g/--resume_d/--resume_g_ema: {_one_line(error)}") from None
+    jit_compile = opts.jit_compile.lower()
+    gan.compile(
+        default_adam(opts.glr),
+        default_adam(opts.dlr),
+        r1_gamma=opts.gamma,
+        pl_weight=opts.pl_weight,
+        seed=opts.seed,
+        # Trained weights need no EMA ramp-up (as the official --resume).
+        ema_rampup=None if opts.resume_g else 0.05,
+        ada_target=opts.target if opts.aug == "ada" else None,
+        # The official code makes ADA react faster when starting from trained weights.
+        ada_kimg=100.0 if opts.resume_g and "ada_kimg" not in opts.given else opts.ada_kimg,
+        jit_compile="auto" if jit_compile == "auto" else jit_compile == "true",
+        run_eagerly=opts.run_eagerly,
+    )
+    return gan
+
+
+def _check_network_fits(opts, gan, info, source, state_path):
+    for attr, have in (("resolution", info.resolution), ("c_dim", info.c_dim), ("img_channels", info.channels)):
+        net = getattr(gan.generator, attr)
+        if net != have:
+            flag = "resume" if state_path else "resume_g"
+            raise InputError(
+                f"bad --{flag}={getattr(opts, flag)!r}: the network has {attr}={net}, the dataset {source!r} "
+                f"{attr}={have}" + (" (pass --cond for a conditional network)" if attr == "c_dim" else "")
+            )
+
+
+def _note_kept_settings(opts, gan):
+    """A resumed state keeps its compile settings; say which flags that overrides."""
+    compile_config = gan.get_compile_config() or {}
+    saved = {"gamma": compile_config.get("r1_gamma"), "pl_weight": compile_config.get("pl_weight"),
+             "seed": compile_config.get("seed"), "target": compile_config.get("ada_target")}
+    differ = {k: v for k, v in saved.items() if v is not None and v != getattr(opts, k)}
+    if differ:
+        print(f"train.py: note: resuming keeps the state's settings {differ} (flags ignored)")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _scan_data(opts, source):
+    """Validates the data once (bad-file report, resolution, labels); returns its `DatasetInfo`."""
+    from keras_creps.data import make_dataset
+
+    try:
+        _, info = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
+                               seed=opts.seed, data_dir=opts.data_dir, prefetch=False)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        raise InputError(f"bad --data={source!r}: {_one_line(error)}") from None
+    if opts.resolution is not None and opts.resolution != info.resolution:
+        raise UsageError(
+            f"bad --resolution={opts.resolution}: the dataset {source!r} is {info.resolution}x{info.resolution} "
+            "(resize it with recipes/dataset_tool.py --resolution)"
+        )
+    if getattr(info.report, "num_bad", 0):
+        print(info.report.summary())
+    return info
+
+
+def _training_data(opts, strategy, source, info, step0):
+    """The distributed training stream, continuing where a resumed run stopped."""
+    from keras_creps.data import make_dataset
+    from keras_creps.training.distribute import distribute_dataset
+
+    num_replicas = getattr(strategy, "num_replicas_in_sync", 1)
+
+    def dataset_fn(context):
+        seed = opts.seed if (opts.resume_skip_data or not step0) else opts.seed + step0
+        # `validated`: the source was scanned once; each pipeline reuses that scan.
+        dataset, _ = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
+                                  seed=seed, data_dir=opts.data_dir, input_context=context, validated=info)
+        if step0 and opts.resume_skip_data:
+            # Batches per step from this pipeline: per-replica batches under a TF strategy.
+            pipelines = context.num_input_pipelines if context is not None else 1
+            per_step = num_replicas // pipelines if context is not None else 1
+            dataset = dataset.skip(step0 * per_step)
+        return dataset
+
+    return distribute_dataset(strategy, dataset_fn)
+
+
+def _real_images(opts, source, info):
     """Up to `columns x 4` images, or `columns` per class (one row each) for --cond."""
     import numpy as np
 
     from keras_creps.data import load_images
 
+    columns = opts.grid_columns
     if not info.c_dim:
         images, _ = load_images(source, resolution=info.resolution, channels=info.channels,
-                                max_images=columns * 4, seed=FLAGS.seed, data_dir=FLAGS.data_dir)
+                                max_images=columns * 4, seed=opts.seed, data_dir=opts.data_dir)
         return images
     images, labels = load_images(source, resolution=info.resolution, channels=info.channels, use_labels=True,
-                                 max_images=max(1000, columns * info.c_dim * 4), seed=FLAGS.seed,
-                                 data_dir=FLAGS.data_dir)
+                                 max_images=max(1000, columns * info.c_dim * 4), seed=opts.seed,
+                                 data_dir=opts.data_dir)
     classes = np.argmax(labels, axis=1)
     blank = np.full((1, *images.shape[1:]), 255, np.uint8)
     rows = []
@@ -320,6 +494,126 @@ def _real_images(source, info, columns):
         row = images[classes == k][:columns]
         rows.append(np.concatenate([row] + [blank] * (columns - len(row))))
     return np.concatenate(rows)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _schedule(opts, gan):
+    """Steps and epochs of the run: a tick is one epoch; training ends at the first tick at or after --kimg."""
+    from keras_creps.training.callbacks import read_counters
+
+    step0, seen0 = read_counters(gan)
+    steps_per_tick = max(1, round(opts.tick * 1000 / opts.batch))
+    total_steps = max(1, math.ceil(opts.kimg * 1000 / opts.batch))
+    epochs = math.ceil(total_steps / steps_per_tick)
+    return types.SimpleNamespace(step0=step0, seen0=seen0, steps_per_tick=steps_per_tick, total_steps=total_steps,
+                                 epochs=epochs, initial_epoch=step0 // steps_per_tick)
+
+
+def _options_document(opts, gan, info, source, strategy, plan, state_path):
+    """The `training_options.json` content: every flag, and what they resolved to."""
+    import keras
+
+    return {
+        "options": {name: getattr(opts, name) for name in OPTION_NAMES},
+        "resolved": {
+            "backend": keras.config.backend(),
+            "keras_version": keras.__version__,
+            "data_source": str(source),
+            "dataset": _dataset_facts(info),
+            "generator": gan.generator.get_config(),
+            "discriminator": gan.discriminator.get_config(),
+            "compile": dict(gan.get_compile_config() or {}),
+            "parameters": {"generator": _count(gan.generator), "discriminator": _count(gan.discriminator)},
+            "augment": None if gan.augment is None else gan.augment.get_config(),
+            "strategy": type(strategy).__name__ if strategy is not None else None,
+            "steps_per_tick": plan.steps_per_tick,
+            "total_steps": plan.total_steps,
+            "epochs": plan.epochs,
+            "resumed_from": state_path,
+            "start_step": plan.step0,
+            "start_kimg": plan.seen0 / 1000,
+            "dtype_policy": keras.config.dtype_policy().name,
+        },
+    }
+
+
+def _dataset_facts(info):
+    return {"name": info.name, "kind": info.kind, "num_images": info.num_images, "resolution": info.resolution,
+            "channels": info.channels, "c_dim": info.c_dim,
+            "class_names": list(info.class_names) if info.class_names else None, "xflip": info.xflip}
+
+
+def _print_dry_run(document, gan, info, plan):
+    print(json.dumps(document, indent=2, default=str))
+    for net in (gan.generator, gan.discriminator):
+        print(f"{net.name}: {_count(net):,} parameters")
+    print(f"dry run: {info.num_images} images ({info.name}, {info.resolution}x{info.resolution}, "
+          f"c_dim={info.c_dim}); {plan.total_steps} steps = {plan.epochs} ticks of {plan.steps_per_tick} steps; "
+          f"backend {document['resolved']['backend']}")
+
+
+def _new_run_dir(opts, info):
+    """`<outdir>/<NNNNN>-creps[-<cfg>]-<dataset>-<res>-batch<B>-gamma<G>[-<desc>]`, created."""
+    prefix = "creps" if opts.cfg == "paper" else f"creps-{opts.cfg}"
+    description = f"{prefix}-{info.name}-{info.resolution}-batch{opts.batch}-gamma{opts.gamma:g}"
+    if opts.desc:
+        description += f"-{opts.desc}"
+    from keras_creps.utils.run_dir import next_run_dir
+    from keras_creps.utils.output_paths import make_output_dir
+
+    try:
+        make_output_dir(opts.outdir, name="--outdir")  # writes a probe: `os.access` says yes to root on read-only disks
+        return next_run_dir(opts.outdir, description)
+    except ValueError as error:
+        raise InputError(_one_line(error)) from None
+
+
+def _metrics_callbacks(opts, run_dir, source, every_steps):
+    """`[MetricsCallback]` for --metrics (on the snapshot schedule), or `[]`."""
+    names = _metric_names(opts)
+    if not names:
+        return []
+    from keras_creps.training.callbacks import MetricsCallback
+
+    try:
+        return [MetricsCallback(names, run_dir, every_steps=every_steps, batch_size=opts.batch, data=source,
+                                num_gen=opts.metrics_num_gen, data_dir=opts.data_dir,
+                                generator_format=opts.snapshot_format)]
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        raise UsageError(f"bad --metrics={','.join(opts.metrics)!r}: {_one_line(error)}") from None
+
+
+def _callbacks(opts, run_dir, source, info, plan, state_path, log):
+    """The run's callbacks, in the order they must run: progress, guard, snapshots, grids, TensorBoard, metrics."""
+    import keras
+
+    from keras_creps.training import callbacks
+
+    snap_steps = opts.snap * plan.steps_per_tick
+    metrics = _metrics_callbacks(opts, run_dir, source, snap_steps)  # after snapshots: results name them
+    for callback in metrics:
+        callback.stream = log
+    facts = {"dataset": _dataset_facts(info), "backend": keras.config.backend()}
+    snapshots = callbacks.SnapshotCallback(
+        run_dir, every_steps=snap_steps, batch_size=opts.batch, keep_states=opts.keep or None,
+        generator_format=opts.snapshot_format, info=facts,
+    )
+    snapshots.last_state_path = state_path
+    return [
+        # Progress first: it times each step before the others save anything after it.
+        callbacks.KimgProgress(opts.kimg, every_steps=plan.steps_per_tick, batch_size=opts.batch, stream=log,
+                               interval=opts.progress_interval, stats_path=os.path.join(run_dir, "stats.jsonl")),
+        callbacks.NonFiniteGuard(snapshots=snapshots, batch_size=opts.batch, stream=log),
+        snapshots,
+        callbacks.SampleGridCallback(
+            run_dir, every_steps=snap_steps, batch_size=opts.batch, columns=opts.grid_columns, seed=opts.seed,
+            reals=_real_images(opts, source, info), log_dir=run_dir,
+        ),
+        callbacks.TensorBoardLogger(run_dir, every_steps=opts.log_every, batch_size=opts.batch),
+        *metrics,
+    ]
 
 
 class _Tee:
@@ -341,229 +635,89 @@ class _Tee:
         self.file.close()
 
 
-def train():
-    """Runs training with the parsed FLAGS; returns the run directory (None for --dry_run).
+def _fit(opts, gan, dataset, run_dir, source, info, plan, state_path):
+    """Trains into `run_dir`; raises `FloatingPointError` when a logged term went non-finite."""
+    import keras
 
-    Raises `UsageError` for bad inputs and `FloatingPointError` when a
-    logged term goes non-finite.
+    from keras_creps.training.callbacks import NonFiniteGuard, SnapshotCallback
+    from keras_creps.utils.run_dir import hold_run_dir
+
+    log = _Tee(os.path.join(run_dir, "log.txt"))
+    try:
+        callbacks = _callbacks(opts, run_dir, source, info, plan, state_path, log)
+        guard = next(c for c in callbacks if isinstance(c, NonFiniteGuard))
+        snapshots = next(c for c in callbacks if isinstance(c, SnapshotCallback))
+        start = f"resuming {state_path} at step {plan.step0}" if state_path else "starting"
+        log.write(f"run {run_dir}\n{start} ({keras.config.backend()}); {plan.total_steps} steps of {opts.batch} "
+                  f"images, {plan.steps_per_tick} per tick\n")
+        began = time.time()
+        # Held while training: a run resuming from this directory then leaves our temporaries alone.
+        with hold_run_dir(run_dir):
+            if plan.initial_epoch < plan.epochs:
+                # shuffle=False: the stream is shuffled already (fit would only warn that it ignores True).
+                gan.fit(dataset, epochs=plan.epochs, initial_epoch=plan.initial_epoch,
+                        steps_per_epoch=plan.steps_per_tick, callbacks=callbacks, verbose=0, shuffle=False)
+        log.write(f"{'stopped' if guard.triggered else 'done'} after {time.time() - began:.1f} s; "
+                  f"last snapshot {snapshots.last_state_path}\n")
+    finally:
+        log.close()
+    if guard.triggered:
+        raise FloatingPointError(guard.message)
+    return run_dir
+
+
+def train(opts=None):
+    """Runs training with the options (`read_options()` by default); returns the run directory (None for --dry_run).
+
+    Raises `UsageError` for bad flag values, `InputError` for unusable
+    inputs or outputs and `FloatingPointError` when a logged term goes
+    non-finite.
     """
-    _check_flags()
+    opts = opts if opts is not None else read_options()
+    _check_flags(opts)
     import keras
 
     from keras_creps.data.default import default_dataset_path
     from keras_creps.training.distribute import distribution_scope
 
-    source = FLAGS.data or default_dataset_path()
+    source = opts.data or default_dataset_path()
     previous_policy = keras.config.dtype_policy()
     try:
         # The strategy comes first: TensorFlow can only split devices before it runs an op.
         with contextlib.ExitStack() as stack:
             try:
-                strategy = stack.enter_context(distribution_scope(FLAGS.gpus, allow_cpu=True, name="--gpus"))
+                strategy = stack.enter_context(distribution_scope(opts.gpus, allow_cpu=True, name="--gpus"))
             except ValueError as error:
-                raise UsageError(f"bad --gpus={FLAGS.gpus}: {error}") from None
-            if FLAGS.mixed_precision != "none":
-                keras.config.set_dtype_policy(f"mixed_{FLAGS.mixed_precision}")
-            return _train(strategy, source)
+                raise UsageError(f"bad --gpus={opts.gpus}: {error}") from None
+            if opts.mixed_precision != "none":
+                keras.config.set_dtype_policy(f"mixed_{opts.mixed_precision}")
+            return _train(opts, strategy, source)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(strategy, source):
+def _train(opts, strategy, source):
     import keras
-    import numpy as np
 
-    from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
-    from keras_creps.data import make_dataset
-    from keras_creps.training import callbacks as cb
-    from keras_creps.training.distribute import distribute_dataset
-    from keras_creps.training.schedules import default_adam
+    from keras_creps.utils.run_dir import OPTIONS_FILE, write_json
 
-    backend = keras.config.backend()
-
-    # --- Data: validate once (bad-file report, resolution, labels).
-    try:
-        _, info = make_dataset(source, batch_size=FLAGS.batch, use_labels=FLAGS.cond, xflip=FLAGS.mirror,
-                               seed=FLAGS.seed, data_dir=FLAGS.data_dir, prefetch=False)
-    except (ValueError, FileNotFoundError) as error:
-        raise UsageError(f"bad --data={source!r}: {error}") from None
-    if FLAGS.resolution is not None and FLAGS.resolution != info.resolution:
-        raise UsageError(
-            f"bad --resolution={FLAGS.resolution}: the dataset {source!r} is {info.resolution}x{info.resolution} "
-            "(resize it with recipes/dataset_tool.py --resolution)"
-        )
-    if info.report.num_bad if hasattr(info.report, "num_bad") else False:
-        print(info.report.summary())
-    resolution, c_dim, channels = info.resolution, info.c_dim, info.channels
-
-    # --- Networks: fresh, transferred, or a whole training state.
-    keras.utils.set_random_seed(FLAGS.seed)
-    jit_compile = _jit_compile()
-    state_path = find_training_state(FLAGS.resume) if FLAGS.resume else None
-    g_kwargs, d_kwargs = _network_kwargs(resolution, c_dim, channels)
+    info = _scan_data(opts, source)
+    keras.utils.set_random_seed(opts.seed)
+    state_path = find_training_state(opts.resume) if opts.resume else None
+    gan = _load_training_state(opts, state_path) if state_path else _new_gan(opts, info)
+    _check_network_fits(opts, gan, info, source, state_path)
     if state_path:
-        try:
-            gan = keras.saving.load_model(state_path)
-        except Exception as error:  # noqa: BLE001 - any unreadable file is one usage error
-            raise UsageError(f"bad --resume={state_path!r}: could not be loaded ({type(error).__name__}: {error})") \
-                from None
-        if not isinstance(gan, CREPSGAN):
-            raise UsageError(
-                f"bad --resume={state_path!r}: holds a {type(gan).__name__}, not a CREPSGAN training state "
-                "(use --resume_g/--resume_d for networks)"
-            )
-    else:
-        if FLAGS.resume_g:
-            generator = _load_network(FLAGS.resume_g, "resume_g")
-            generator_ema = _load_network(FLAGS.resume_g_ema, "resume_g_ema") if FLAGS.resume_g_ema else None
-        else:
-            generator = CREPSGenerator(**g_kwargs, name="generator")
-            generator_ema = None
-        if FLAGS.resume_d:
-            discriminator = _load_network(FLAGS.resume_d, "resume_d")
-        else:
-            d_config = dict(d_kwargs, resolution=generator.resolution, c_dim=generator.c_dim,
-                            img_channels=generator.img_channels)
-            discriminator = CREPSDiscriminator(**d_config, name="discriminator")
-        try:
-            gan = CREPSGAN(generator, discriminator, generator_ema=generator_ema, augment=_augment_pipeline())
-        except ValueError as error:
-            raise UsageError(f"bad --resume_g/--resume_d/--resume_g_ema: {error}") from None
-        gan.compile(
-            default_adam(FLAGS.glr),
-            default_adam(FLAGS.dlr),
-            r1_gamma=FLAGS.gamma,
-            pl_weight=FLAGS.pl_weight,
-            seed=FLAGS.seed,
-            # Trained weights need no EMA ramp-up (as the official --resume).
-            ema_rampup=None if FLAGS.resume_g else 0.05,
-            ada_target=FLAGS.target if FLAGS.aug == "ada" else None,
-            # The official code makes ADA react faster when starting from trained weights.
-            ada_kimg=100.0 if FLAGS.resume_g and not FLAGS["ada_kimg"].present else FLAGS.ada_kimg,
-            jit_compile=jit_compile,
-            run_eagerly=FLAGS.run_eagerly,
-        )
-    for attr, have in (("resolution", resolution), ("c_dim", c_dim), ("img_channels", channels)):
-        net = getattr(gan.generator, attr)
-        if net != have:
-            flag = "resume" if state_path else "resume_g"
-            raise UsageError(
-                f"bad --{flag}={getattr(FLAGS, flag)!r}: the network has {attr}={net}, the dataset {source!r} "
-                f"{attr}={have}" + (" (pass --cond for a conditional network)" if attr == "c_dim" else "")
-            )
-
-    if state_path and FLAGS.run_eagerly:
-        gan.run_eagerly = True
-    step0 = int(np.asarray(cb._variable_value(gan.step)))
-    seen0 = int(np.asarray(cb._variable_value(gan.seen_images)))
-    steps_per_tick = max(1, round(FLAGS.tick * 1000 / FLAGS.batch))
-    total_steps = max(1, math.ceil(FLAGS.kimg * 1000 / FLAGS.batch))
-    epochs = math.ceil(total_steps / steps_per_tick)
-    initial_epoch = step0 // steps_per_tick
-
-    compile_config = gan.get_compile_config() or {}
-    options = {name: FLAGS[name].value for name in OPTION_NAMES}
-    resolved = {
-        "backend": backend,
-        "keras_version": keras.__version__,
-        "data_source": str(source),
-        "dataset": {"name": info.name, "kind": info.kind, "num_images": info.num_images,
-                    "resolution": resolution, "channels": channels, "c_dim": c_dim,
-                    "class_names": list(info.class_names) if info.class_names else None,
-                    "xflip": info.xflip},
-        "generator": gan.generator.get_config(),
-        "discriminator": gan.discriminator.get_config(),
-        "compile": {k: v for k, v in compile_config.items()},
-        "parameters": {"generator": _count(gan.generator), "discriminator": _count(gan.discriminator)},
-        "augment": None if gan.augment is None else gan.augment.get_config(),
-        "strategy": type(strategy).__name__ if strategy is not None else None,
-        "steps_per_tick": steps_per_tick,
-        "total_steps": total_steps,
-        "epochs": epochs,
-        "resumed_from": state_path,
-        "start_step": step0,
-        "start_kimg": seen0 / 1000,
-        "dtype_policy": keras.config.dtype_policy().name,
-    }
-    if state_path:
-        saved = {"gamma": compile_config.get("r1_gamma"), "pl_weight": compile_config.get("pl_weight"),
-                 "seed": compile_config.get("seed"), "target": compile_config.get("ada_target")}
-        differ = {k: v for k, v in saved.items() if v is not None and v != FLAGS[k].value}
-        if differ:
-            print(f"train.py: note: resuming keeps the state's settings {differ} (flags ignored)")
-    document = {"options": options, "resolved": resolved}
-
-    if FLAGS.dry_run:
-        print(json.dumps(document, indent=2, default=str))
-        for net in (gan.generator, gan.discriminator):
-            print(f"{net.name}: {_count(net):,} parameters")
-        print(f"dry run: {info.num_images} images ({info.name}, {resolution}x{resolution}, c_dim={c_dim}); "
-              f"{total_steps} steps = {epochs} ticks of {steps_per_tick} steps; backend {backend}")
+        _note_kept_settings(opts, gan)
+    plan = _schedule(opts, gan)
+    document = _options_document(opts, gan, info, source, strategy, plan, state_path)
+    if opts.dry_run:
+        _print_dry_run(document, gan, info, plan)
         return None
-
-    # --- Run directory.
-    prefix = "creps" if FLAGS.cfg == "paper" else f"creps-{FLAGS.cfg}"
-    description = f"{prefix}-{info.name}-{resolution}-batch{FLAGS.batch}-gamma{FLAGS.gamma:g}"
-    if FLAGS.desc:
-        description += f"-{FLAGS.desc}"
-    run_dir = next_run_dir(FLAGS.outdir, re.sub(r"[^A-Za-z0-9._+-]", "_", description))
-    resolved["run_dir"] = run_dir
-    cb._write_json(os.path.join(run_dir, "training_options.json"), document)
-
-    # --- Data stream, continuing where the resumed run stopped.
-    num_replicas = getattr(strategy, "num_replicas_in_sync", 1)
-
-    def dataset_fn(context):
-        seed = FLAGS.seed if (FLAGS.resume_skip_data or not step0) else FLAGS.seed + step0
-        # `validated`: the source was scanned and reported above; each pipeline reuses that scan.
-        dataset, _ = make_dataset(source, batch_size=FLAGS.batch, use_labels=FLAGS.cond, xflip=FLAGS.mirror,
-                                  seed=seed, data_dir=FLAGS.data_dir, input_context=context, validated=info)
-        if step0 and FLAGS.resume_skip_data:
-            # Batches per step from this pipeline: per-replica batches under a TF strategy.
-            pipelines = context.num_input_pipelines if context is not None else 1
-            per_step = num_replicas // pipelines if context is not None else 1
-            dataset = dataset.skip(step0 * per_step)
-        return dataset
-
-    dataset = distribute_dataset(strategy, dataset_fn)
-
-    # --- Callbacks. The guard runs before anything that writes a snapshot.
-    snap_steps = FLAGS.snap * steps_per_tick
-    metrics = _metrics_callbacks(run_dir, source, snap_steps)  # after snapshots: results name them
-    tee = _Tee(os.path.join(run_dir, "log.txt"))
-    for callback in metrics:
-        callback.stream = tee
-    dataset_facts = resolved["dataset"]
-    snapshots = cb.SnapshotCallback(
-        run_dir, every_steps=snap_steps, batch_size=FLAGS.batch, keep_states=FLAGS.keep or None,
-        generator_format=FLAGS.snapshot_format, info={"dataset": dataset_facts, "backend": backend},
-    )
-    snapshots.last_state_path = state_path
-    guard = cb.NonFiniteGuard(snapshots=snapshots, batch_size=FLAGS.batch, stream=tee)
-    grids = cb.SampleGridCallback(
-        run_dir, every_steps=snap_steps, batch_size=FLAGS.batch, columns=FLAGS.grid_columns, seed=FLAGS.seed,
-        reals=_real_images(source, info, FLAGS.grid_columns), log_dir=run_dir,
-    )
-    board = cb.TensorBoardLogger(run_dir, every_steps=FLAGS.log_every, batch_size=FLAGS.batch)
-    progress = cb.KimgProgress(FLAGS.kimg, every_steps=steps_per_tick, batch_size=FLAGS.batch, stream=tee,
-                               interval=FLAGS.progress_interval, stats_path=os.path.join(run_dir, "stats.jsonl"))
-
-    tee.write(f"run {run_dir}\n{'resuming ' + state_path + ' at step ' + str(step0) if state_path else 'starting'}"
-              f" ({backend}); {total_steps} steps of {FLAGS.batch} images, {steps_per_tick} per tick\n")
-    start = time.time()
-    try:
-        if initial_epoch < epochs:
-            # Progress first: it times each step before the others save anything after it.
-            # shuffle=False: the stream is shuffled already (fit would only warn that it ignores True).
-            gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_tick,
-                    callbacks=[progress, guard, snapshots, grids, board, *metrics], verbose=0, shuffle=False)
-        tee.write(f"{'stopped' if guard.triggered else 'done'} after {time.time() - start:.1f} s; "
-                  f"last snapshot {snapshots.last_state_path}\n")
-    finally:
-        tee.close()
-    if guard.triggered:
-        raise FloatingPointError(guard.message)
-    return run_dir
+    run_dir = _new_run_dir(opts, info)
+    document["resolved"]["run_dir"] = run_dir
+    write_json(os.path.join(run_dir, OPTIONS_FILE), document)
+    dataset = _training_data(opts, strategy, source, info, plan.step0)
+    return _fit(opts, gan, dataset, run_dir, source, info, plan, state_path)
 
 
 def run(argv):
@@ -583,7 +737,7 @@ def main(argv):
     except UsageError as error:
         print(f"train.py: {error}", file=sys.stderr)
         sys.exit(2)
-    except FloatingPointError as error:
+    except (InputError, FloatingPointError) as error:
         print(f"train.py: {error}", file=sys.stderr)
         sys.exit(1)
 

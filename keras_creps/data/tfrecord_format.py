@@ -26,11 +26,13 @@ __all__ = [
     "METADATA_FILE",
     "encode_example",
     "parse_example",
+    "png_size",
     "read_metadata",
     "shard_name",
 ]
 
 FORMAT_NAME = "keras_creps.tfrecord"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
 
@@ -67,6 +69,24 @@ def parse_example(serialized, label_kind, c_dim):
     else:
         label = tf.zeros([0], tf.float32)
     return parsed["image/png"], label
+
+
+def png_size(data):
+    """int64 `[height, width]` from a PNG's IHDR chunk, `[-1, -1]` for other bytes (a TF function).
+
+    Reads 24 bytes, so a record can be checked before it is decoded.
+    """
+    data = tf.convert_to_tensor(data, tf.string)
+    long_enough = tf.strings.length(data) >= 24
+
+    def size():
+        if_png = tf.logical_and(tf.equal(tf.strings.substr(data, 0, 8), PNG_SIGNATURE),
+                                tf.equal(tf.strings.substr(data, 12, 4), b"IHDR"))
+        raw = tf.cast(tf.io.decode_raw(tf.strings.substr(data, 16, 8), tf.uint8), tf.int64)
+        width_height = tf.reduce_sum(tf.reshape(raw, [2, 4]) * tf.constant([1 << 24, 1 << 16, 1 << 8, 1], tf.int64), 1)
+        return tf.where(if_png, tf.reverse(width_height, [0]), tf.constant([-1, -1], tf.int64))
+
+    return tf.cond(long_enough, size, lambda: tf.constant([-1, -1], tf.int64))
 
 
 def read_metadata(directory):

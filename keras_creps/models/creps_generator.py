@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
+from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.models.creps_model import CREPSModel
@@ -256,8 +257,7 @@ class CREPSGenerator(CREPSModel):
             w_last = np.concatenate([s[2] for s in per_sample])
 
             height, width = rows.shape[1], cols.shape[1]
-            tile_width = min(width, max_tile_width)
-            band = max(1, min(height, band_pixels // (tile_width * batch)))
+            plan = plan_tiles(height, width, band_pixels, max_tile_width, batch=batch)
             images = None
             if sink is None:
                 images = np.empty((batch, height, width, self.img_channels), dtype="float32")
@@ -265,12 +265,10 @@ class CREPSGenerator(CREPSModel):
                 def sink(row_start, col_start, tile):
                     images[:, row_start : row_start + tile.shape[1], col_start : col_start + tile.shape[2]] = tile
 
-            for col_start in range(0, width, tile_width):
-                col_stop = min(col_start + tile_width, width)
-                col_parts = [_padded(l[:, col_start:col_stop], tile_width, axis=1) for l in col_lines]
-                for row_start in range(0, height, band):
-                    row_stop = min(row_start + band, height)
-                    row_parts = [_padded(l[:, row_start:row_stop], band, axis=1) for l in row_lines]
+            for col_start, col_stop in plan.col_strips:
+                col_parts = [_padded(l[:, col_start:col_stop], plan.tile_width, axis=1) for l in col_lines]
+                for row_start, row_stop in plan.row_bands:
+                    row_parts = [_padded(l[:, row_start:row_stop], plan.band_height, axis=1) for l in row_lines]
                     tile = keras.ops.convert_to_numpy(tile_fn(row_parts, col_parts, w_last))
                     sink(row_start, col_start, tile[:, : row_stop - row_start, : col_stop - col_start])
             return images

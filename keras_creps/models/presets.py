@@ -26,6 +26,9 @@ from keras_creps.utils.preset_io import is_preset
 from keras_creps.utils.preset_io import load_metadata
 from keras_creps.utils.preset_io import save_to_preset
 from keras_creps.utils.preset_paths import list_presets
+from keras_creps.utils.keras_archive import check_keras_archive
+from keras_creps.utils.run_dir import is_run_dir
+from keras_creps.utils.run_dir import list_network_snapshots
 
 __all__ = [
     "SUB_PRESETS",
@@ -63,9 +66,6 @@ def newest_run_snapshot(path):
     # -> Path(".../network-snapshot-000420.keras")
     ```
     """
-    from keras_creps.training.metrics_callback import is_run_dir
-    from keras_creps.training.metrics_callback import list_network_snapshots
-
     path = Path(path)
     if not is_run_dir(path):
         return None
@@ -120,6 +120,7 @@ def _load(path, cls):
     path = model_path(path)
     if path.is_dir():
         return preset_io.from_preset(path, cls=cls)
+    check_keras_archive(path)  # Keras says "File not found" for a damaged file
     model = keras.saving.load_model(str(path))
     if not isinstance(model, cls):
         raise ValueError(  # noqa: TRY004 - a wrong file, not a wrong argument type

@@ -1,4 +1,13 @@
-"""Any-scale rendering: coordinate grids, views, tiled large images."""
+"""Any-scale rendering: coordinate grids, views, band/tile planning, tiled large images, warps.
+
+One vocabulary for views, used by the library, `recipes/generate.py` and the
+SavedModel signatures: `height` / `width` (or `size`) count output pixels;
+`zoom` is the magnification (the view spans `1 / zoom` of the training
+image); `center` is the view's centre as `(row, col)` in image units, where
+the training image spans `[0, 1]` on both axes and `(0.5, 0.5)` is its
+centre; `scale` is only the official `--scale`, an output-size multiple of
+the native resolution (`scale_coords`).
+"""
 
 from keras_creps.rendering.consistency import psnr
 from keras_creps.rendering.consistency import scale_consistency
@@ -6,6 +15,8 @@ from keras_creps.rendering.coords import axis_coords
 from keras_creps.rendering.coords import scale_coords
 from keras_creps.rendering.coords import view_coords
 from keras_creps.rendering.large_image import render_large_image
+from keras_creps.utils.tile_plan import TilePlan
+from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.rendering.warps import affine_matrix
 from keras_creps.rendering.warps import affine_points
 from keras_creps.rendering.warps import field_points
@@ -13,10 +24,12 @@ from keras_creps.rendering.warps import render_points_grid
 from keras_creps.rendering.warps import swirl_field
 
 __all__ = [
+    "TilePlan",
     "affine_matrix",
     "affine_points",
     "axis_coords",
     "field_points",
+    "plan_tiles",
     "psnr",
     "render_large_image",
     "render_points_grid",

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from keras_creps.rendering.coords import view_coords
+from keras_creps.utils.arguments import finite_float
 
 
 def _exact_cos_sin(degrees):
@@ -21,18 +22,29 @@ def _exact_cos_sin(degrees):
     return math.cos(radians), math.sin(radians)
 
 
-def affine_matrix(rotate=0.0, scale=(1.0, 1.0), shear=0.0):
-    """2x2 matrix acting on `(row, col)` offsets: anisotropic scale, then shear, then rotation.
+def affine_matrix(rotate=0.0, zoom=(1.0, 1.0), shear=0.0):
+    """2x2 matrix acting on `(row, col)` offsets: per-axis zoom, then shear, then rotation.
 
     A positive `rotate` (degrees) turns the *content* counter-clockwise on
-    screen (rows grow downwards).
+    screen (rows grow downwards). `zoom` is a magnification per axis, as
+    `view_coords`' `zoom`: `(2, 2)` shows the central half of the view
+    on each axis (sampling offsets are divided by the zoom).
+
+    Example:
+    ```python
+    matrix = affine_matrix(rotate=30, zoom=(2.0, 2.0))
+    point_rows, point_cols = affine_points(rows, cols, matrix)
+    ```
     """
+    zoom_rows, zoom_cols = (finite_float(f"zoom[{i}]", float(v)) for i, v in enumerate(zoom))
+    if zoom_rows <= 0 or zoom_cols <= 0:
+        raise ValueError(f"`zoom` must be positive on both axes. Received: zoom={tuple(zoom)!r}")
     cos, sin = _exact_cos_sin(rotate)
     # Sampling point = R(-angle) @ output offset rotates the content by +angle.
     rotation = np.array([[cos, sin], [-sin, cos]])
     shear_m = np.array([[1.0, 0.0], [float(shear), 1.0]])
-    scale_m = np.diag([float(scale[0]), float(scale[1])])
-    return rotation @ shear_m @ scale_m
+    zoom_m = np.diag([1.0 / zoom_rows, 1.0 / zoom_cols])
+    return rotation @ shear_m @ zoom_m
 
 
 def affine_points(rows, cols, matrix, center=(0.5, 0.5)):

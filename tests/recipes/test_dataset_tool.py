@@ -16,6 +16,8 @@ from keras_creps.data.writer import write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "recipes", "dataset_tool.py")
+sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
+from hostile_files import make_fifo, run_limited, write_png_bomb  # noqa: E402
 
 
 # The tool never touches a Keras backend (Pillow, TFRecord writers): its subprocess runs are
@@ -107,9 +109,46 @@ def test_errors_are_one_line(tmp_path):
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("x")
-    proc = run("--source", str(source), "--dest", str(busy), "--resolution", "8")
-    assert proc.returncode == 2, proc.stderr[-1000:]
-    assert "is not an empty directory" in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    # Unusable data or paths end with code 1, bad flag values with 2; both with one line.
+    for dest, code, message in [
+        (busy, 1, "is not an empty directory"),
+        (blocker, 1, "is an existing file, not a directory"),
+        (blocker / "out.zip", 1, "is an existing file, not a directory"),
+        (tmp_path / "a.zip", 2, "--resolution=12"),
+    ]:
+        extra = ["--resolution", "12"] if code == 2 else []
+        proc = run("--source", str(source), "--dest", str(dest), "--resolution", "8", *extra)
+        assert proc.returncode == code, proc.stderr[-1000:]
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("dataset_tool.py: ") and message in last, proc.stderr[-1000:]
+        assert "Traceback" not in proc.stderr
+    proc = run("--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "a.zip"))
+    assert proc.returncode == 1 and "does not exist" in proc.stderr.strip().splitlines()[-1]
+    assert sorted(os.listdir(tmp_path)) == ["busy", "file.txt", "raw"]  # nothing written
+
+
+@tool_runs
+def test_fifo_and_huge_header_are_skipped_and_named(tmp_path):
+    source = tmp_path / "raw"
+    make_source(source)
+    make_fifo(source / "cats" / "pipe.png")
+    write_png_bomb(source / "dogs" / "huge.png", side=12000)
+    dest = tmp_path / "out" / "pets.zip"
+    code = f"""
+import os, runpy
+sys.path.insert(0, os.path.dirname({SCRIPT!r}))  # as when the script runs itself
+sys.argv = [{SCRIPT!r}, "--source", {str(source)!r}, "--dest", {str(dest)!r}, "--resolution", "8",
+            "--labels", "folders"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+    proc = run_limited(code)  # bounded memory; a FIFO that blocked would hit the time limit
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "wrote 6 images" in proc.stdout
+    assert "cats/pipe.png (not a regular file (a FIFO))" in proc.stdout
+    assert "dogs/huge.png (too large: 12000x12000 pixels" in proc.stdout
+    assert os.listdir(tmp_path / "out") == ["pets.zip"]
 
 
 def test_bad_arguments(tmp_path):

@@ -33,7 +33,7 @@ SERVE = textwrap.dedent("""
     import tensorflow as tf
     served = tf.saved_model.load(PATH)
     view = dict(truncation_psi=tf.constant(0.6), height=tf.constant(10), width=tf.constant(14),
-                scale=tf.constant(0.8), translate=tf.constant([0.05, 0.1]))
+                zoom=tf.constant(0.8), center=tf.constant([0.55, 0.6]))
     by_seed = served.signatures["serving_default"](seeds=tf.constant([1, 2], tf.int64), **view)
     by_z = served.signatures["render_z"](z=tf.constant(np.load(OUT + "/z_in.npy")), **view)
     np.save(OUT + "/z_seed.npy", by_seed["z"].numpy())
@@ -60,7 +60,7 @@ def tiny_network(tmp_path_factory):
 
 
 def keras_images(generator, z):
-    rows, cols = view_coords(10, 14, center=(0.5 + float(np.float32(0.05)), 0.5 + float(np.float32(0.1))),
+    rows, cols = view_coords(10, 14, center=(float(np.float32(0.55)), float(np.float32(0.6))),
                              zoom=float(np.float32(0.8)), keep_aspect=False)
     ws = generator.mapping(z, truncation_psi=0.6)
     return to_uint8(to_numpy(generator.synthesis(ws, rows, cols)))
@@ -69,14 +69,16 @@ def keras_images(generator, z):
 def test_export_from_this_backend_serves_the_same_images(tiny_network, tmp_path):
     generator, network = tiny_network
     outdir = tmp_path / "models" / "creps"
-    proc = run("--network", network, "--outdir", str(outdir), "--max_pixels", "4096", "--truncation_psi", "0.6")
+    proc = run("--network", network, "--outdir", str(outdir), "--max_samples", "3", "--max_pixels", "4096",
+               "--truncation_psi", "0.6")
     assert proc.returncode == 0, proc.stderr[-3000:]
     if keras.config.backend() != "tensorflow":
         assert "re-running under KERAS_BACKEND=tensorflow" in proc.stderr
     path = str(outdir / "1")
     assert f"wrote {path}" in proc.stdout
     for line in ("signature_def['serving_default']", "signature_def['render_tile_z']", "inputs['seeds'] tensor_info",
-                 "dtype: DT_UINT8", "max_pixels=4096", "docker run -p 8501:8501"):
+                 "inputs['zoom'] tensor_info", "inputs['center'] tensor_info", "dtype: DT_UINT8", "max_samples=3",
+                 "max_pixels=4096", "docker run -p 8501:8501"):
         assert line in proc.stdout, proc.stdout[:3000]
 
     z = np.random.RandomState(5).randn(2, 8).astype("float32")
@@ -95,19 +97,58 @@ def test_export_from_this_backend_serves_the_same_images(tiny_network, tmp_path)
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
-        ([], "--network is required"),
-        (["--network", "/nonexistent/g.keras"], "'/nonexistent/g.keras': no such file"),
-        (["--max_pixels", "0"], "bad --max_pixels 0"),
-        (["--version", "-2"], "bad --version -2"),
+        ([], "--network is required", 2),
+        (["--network", "/nonexistent/g.keras"], "--network: No such file, directory or preset: '/nonexistent/g.keras'",
+         2),
+        (["--max_pixels", "0"], "bad --max_pixels 0", 2),
+        (["--max_samples", "0"], "bad --max_samples 0", 2),
+        (["--max_samples", "many"], "flag --max_samples=many", 2),
+        (["--version", "-2"], "bad --version -2", 2),
+        (["--truncation_psi", "nan"], "bad --truncation_psi nan: must be a finite number", 2),
+        (["--truncation_psi", "-inf"], "bad --truncation_psi -inf: must be a finite number", 2),
+        (["--truncation_psi", "1e38"], "bad --truncation_psi 1e+38: must be at most 100 in magnitude", 2),
     ],
 )
-def test_bad_flags_give_one_clear_line(tiny_network, tmp_path, args, message):
+def test_bad_flags_give_one_clear_line(tiny_network, tmp_path, args, message, code):
     base = [] if (not args or "--network" in args) else ["--network", tiny_network[1]]
     proc = run(*base, *args, "--outdir", str(tmp_path))
-    assert proc.returncode == 2
+    assert proc.returncode == code, proc.stderr[-1000:]
     assert message in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+    assert not os.listdir(tmp_path)
+
+
+def test_unusable_outdir_exits_1_with_one_line(tiny_network, tmp_path):
+    a_file = tmp_path / "models"
+    a_file.write_text("not a directory")
+    for outdir, message in ((a_file, "is an existing file, not a directory"),
+                            (a_file / "creps", "which is an existing file, not a directory")):
+        proc = run("--network", tiny_network[1], "--outdir", str(outdir))
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1, proc.stderr[-1000:]
+        assert f"--outdir {str(outdir)!r}" in lines[-1] and message in lines[-1], lines
+        assert "Traceback" not in proc.stderr
+        if keras.config.backend() == "tensorflow":
+            assert len(lines) == 1, lines
+    assert a_file.read_text() == "not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_outdir_exits_1(tiny_network, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    proc = run("--network", tiny_network[1], "--outdir", str(locked / "creps"))
+    assert proc.returncode == 1 and "is not writable" in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+
+
+def test_corrupt_network_exits_1(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    proc = run("--network", str(broken), "--outdir", str(tmp_path / "out"))
+    assert proc.returncode == 1, proc.stderr[-1000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"export.py: --network {str(broken)!r} could not be loaded")
+    assert not (tmp_path / "out").exists()
 
 
 def test_existing_version_is_refused(tiny_network, tmp_path):
@@ -115,3 +156,30 @@ def test_existing_version_is_refused(tiny_network, tmp_path):
     proc = run("--network", tiny_network[1], "--outdir", str(tmp_path), "--version", "3")
     assert proc.returncode == 2 and "version 3 already exists" in proc.stderr
     assert os.listdir(tmp_path) == ["3"]
+
+
+NAMED = textwrap.dedent("""
+    import runpy, sys
+    sys.path[:0] = [SITE, os.path.dirname(SCRIPT)]
+    from keras_creps.models import presets
+    # As installed: named presets come from the data package only, not from a source checkout.
+    presets.preset_paths.PRESETS_PACKAGE = "installed_presets"
+    presets.preset_paths.SAVED_MODELS_DIR = None
+    sys.argv = ["export.py", "--network", "tiny_preset", "--outdir", OUT]
+    runpy.run_path(SCRIPT, run_name="__main__")
+""")
+
+
+def test_preset_name_resolves_from_the_installed_presets(tiny_network, tmp_path):
+    generator, _ = tiny_network
+    package = tmp_path / "site" / "installed_presets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    generator.save_to_preset(package / "tiny_preset")
+    script = (f"import os\nSITE, SCRIPT, OUT = {str(tmp_path / 'site')!r}, {SCRIPT!r}, "
+              f"{str(tmp_path / 'served')!r}\n" + NAMED)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"wrote {tmp_path / 'served' / '1'}" in proc.stdout

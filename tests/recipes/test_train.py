@@ -203,13 +203,13 @@ def test_non_finite_stops_before_a_bad_snapshot(data, tmp_path):
         assert message in f.read()
 
 
-def bad_flag_line(argv, capsys):
-    """Runs main the way app.run does; returns the one stderr line of a usage error."""
+def bad_flag_line(argv, capsys, code=2):
+    """Runs main the way app.run does; returns the one stderr line of a usage (2) or input (1) error."""
     train.FLAGS.unparse_flags()
     train.FLAGS(argv)
     with pytest.raises(SystemExit) as raised:
         train.main(["train.py"])
-    assert raised.value.code == 2
+    assert raised.value.code == code
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
     return lines[0]
@@ -225,7 +225,13 @@ def bad_flag_line(argv, capsys):
         (["--mixed_precision", "float8"], "choose none, bfloat16 or float16"),
         (["--jit_compile", "maybe"], "bad --jit_compile='maybe'"),
         (["--resolution", "32"], "bad --resolution=32: the dataset"),
-        (["--resume", "/nonexistent/run"], "bad --resume='/nonexistent/run': no such file"),
+        (["--gamma", "nan"], "bad --gamma=nan: must be a finite number"),
+        (["--glr", "inf"], "bad --glr=inf: must be a finite number"),
+        (["--pl_weight", "inf"], "bad --pl_weight=inf"),
+        (["--tick", "nan"], "bad --tick=nan"),
+        (["--progress_interval", "inf"], "bad --progress_interval=inf"),
+        (["--target", "nan"], "bad --target=nan: must be in [0, 1]"),
+        (["--aug", "fixed", "--p", "nan"], "bad --p=nan: must be in [0, 1]"),
         (["--resume_g_ema", "/tmp"], "needs --resume_g"),
         (["--batch", "6", "--gpus", "4"], "bad --batch=6: must be a multiple of --gpus=4"),
     ],
@@ -246,7 +252,74 @@ def test_gpus_on_torch_or_missing_devices(data, tmp_path, capsys):
 
 def test_resume_needs_a_training_state(runs, data, tmp_path, capsys):
     generator = os.path.join(runs[0], "network-snapshot-000000.024.keras")
-    line = bad_flag_line(args(data, tmp_path, "--resume", generator), capsys)
+    line = bad_flag_line(args(data, tmp_path, "--resume", generator), capsys, code=1)
     assert "holds a CREPSGenerator, not a CREPSGAN training state" in line and "--resume_g" in line
-    line = bad_flag_line(args(data, tmp_path, "--resume", str(tmp_path)), capsys)
+    line = bad_flag_line(args(data, tmp_path, "--resume", str(tmp_path)), capsys, code=1)
     assert "holds no training-state" in line
+    line = bad_flag_line(args(data, tmp_path, "--resume", "/nonexistent/run"), capsys, code=1)
+    assert "bad --resume='/nonexistent/run': no such file" in line
+
+
+def damaged_run(full, folder, damage):
+    """A copy of `full`'s two newest states, the newest damaged as `damage` says, plus stale temporaries."""
+    folder.mkdir()
+    for tag in ("000000.016", "000000.024"):
+        for ext in ("keras", "json"):
+            shutil.copy(os.path.join(full, f"training-state-{tag}.{ext}"), folder)
+    newest = folder / "training-state-000000.024.keras"
+    if damage == "truncated":  # a copy cut short: half of a real state's bytes
+        data = newest.read_bytes()
+        newest.write_bytes(data[: len(data) // 2])
+    elif damage == "record":
+        (folder / "training-state-000000.024.json").write_text('{"step": 6, "ki')
+    stale = [".training-state-000000.032.k2j4_x9a.tmp.keras", ".fakes000000.032.ab12cd34.tmp.png"]
+    for name in stale:
+        (folder / name).write_bytes(b"half")
+    (folder / ".keep").write_text("not ours to remove")
+    return str(newest), stale
+
+
+@pytest.mark.parametrize("damage", ["truncated", "record"])
+def test_resume_falls_back_to_the_newest_intact_state(runs, data, tmp_path, capsys, damage):
+    folder = tmp_path / "00007-damaged"
+    newest, stale = damaged_run(runs[0], folder, damage)
+    capsys.readouterr()
+    assert train.run(args(data, tmp_path / "out", "--kimg", "0.024", "--dry_run", "--resume", str(folder))) is None
+    captured = capsys.readouterr()
+    warnings = captured.err.strip().splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("train.py: warning: skipping training-state-000000.024.keras")
+    assert ("is not a valid Keras archive" if damage == "truncated" else "record") in warnings[0]
+    assert warnings[0].endswith("Resuming from training-state-000000.016.keras.")
+    assert '"start_step": 4' in captured.out
+    assert f'"resumed_from": "{folder / "training-state-000000.016.keras"}"' in captured.out
+    removed = [line for line in captured.out.splitlines() if "stale temporary" in line]
+    assert len(removed) == 1 and all(name in removed[0] for name in stale)
+    assert sorted(n for n in os.listdir(folder) if n.startswith(".")) == [".keep"]
+
+
+def test_resume_with_no_intact_state_is_one_line(runs, data, tmp_path, capsys):
+    folder = tmp_path / "00008-broken"
+    newest, _ = damaged_run(runs[0], folder, "truncated")
+    os.remove(folder / "training-state-000000.016.keras")
+    line = bad_flag_line(args(data, tmp_path, "--resume", str(folder)), capsys, code=1)
+    assert "no intact training state" in line and f"{newest!r} is not a valid Keras archive" in line
+    # A damaged file named directly is reported as damaged (Keras itself says "File not found").
+    line = bad_flag_line(args(data, tmp_path, "--resume", newest), capsys, code=1)
+    assert line.startswith(f"train.py: bad --resume={newest!r}: {newest!r} is not a valid Keras archive"), line
+    assert "not found" not in line
+    line = bad_flag_line(args(data, tmp_path, "--resume_g", newest), capsys, code=1)
+    assert "is not a valid Keras archive" in line
+
+
+def test_unusable_outdir_is_one_line(data, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    line = bad_flag_line(args(data, afile), capsys, code=1)
+    assert line == f"train.py: --outdir {str(afile)!r} is an existing file, not a directory"
+    line = bad_flag_line(args(data, afile / "runs"), capsys, code=1)
+    assert "is inside" in line and "an existing file" in line
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        line = bad_flag_line(args(data, locked / "runs"), capsys, code=1)
+        assert "is not writable" in line

@@ -41,3 +41,18 @@ class TestRenderLargeImage(TestCase):
             render_large_image(g, z, str(tmp_path / "big.jpg"), 8)
         with pytest.raises(ValueError, match="use a .npy path"):
             render_large_image(g, z, str(tmp_path / "huge.png"), 20000, 20000)
+        with pytest.raises(ValueError, match="Received: band_pixels=0"):
+            render_large_image(g, z, str(tmp_path / "bad.npy"), 8, band_pixels=0)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npy"]  # nothing written for refused calls
+
+    @pytest.mark.parametrize("ext", [".npy", ".png"])
+    def test_interrupted_render_leaves_no_file(self, tiny, tmp_path, ext):
+        g, z = tiny
+
+        def interrupt(done, total):
+            if done >= total // 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            render_large_image(g, z, str(tmp_path / f"big{ext}"), 12, 12, tile=4, band_pixels=16, progress=interrupt)
+        assert not list(tmp_path.iterdir())

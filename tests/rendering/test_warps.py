@@ -31,15 +31,20 @@ class TestWarps(TestCase):
         expected = np.rot90(plain, k=k, axes=(1, 2))
         assert np.max(np.abs(rotated - expected)) <= 1e-5 * np.abs(plain).max()
 
-    def test_identity_and_scale(self, tiny):
+    def test_identity_and_zoom(self, tiny):
         g, ws = tiny
         grid = axis_coords(12)
         plain = to_numpy(g.synthesis(ws, grid, grid))
         pr, pc = affine_points(grid, grid, affine_matrix())
         np.testing.assert_allclose(render_points_grid(g, ws, pr, pc, 12, 12), plain, rtol=1e-5, atol=1e-5 * np.abs(plain).max())
-        pr, pc = affine_points(grid, grid, affine_matrix(scale=(0.5, 0.5)))
+        pr, pc = affine_points(grid, grid, affine_matrix(zoom=(2.0, 2.0)))
         zoomed = to_numpy(g.synthesis(ws, axis_coords(12, 0.25, 0.75), axis_coords(12, 0.25, 0.75)))
         assert np.max(np.abs(render_points_grid(g, ws, pr, pc, 12, 12) - zoomed)) <= 1e-5 * np.abs(zoomed).max()
+
+    def test_zoom_is_checked(self):
+        for zoom, match in (((0.0, 1.0), "zoom=\\(0.0, 1.0\\)"), ((1.0, float("nan")), "zoom\\[1\\]=nan")):
+            with pytest.raises(ValueError, match=match):
+                affine_matrix(zoom=zoom)
 
     def test_free_form_field(self, tiny):
         g, ws = tiny

@@ -1,4 +1,7 @@
-"""Training callbacks driven by hand (no `fit`): schedules, files, atomic writes, NaN handling."""
+"""Training callbacks driven by hand (no `fit`): schedules, files, atomic writes, NaN handling.
+
+The run-directory helpers they use are tested in `test_run_dir.py`.
+"""
 
 import glob
 import io
@@ -59,11 +62,16 @@ def reset(gan):
 
 
 class TestFiles(TestCase):
-    def test_kimg_tags_sort_in_training_order(self):
-        counts = [0, 4, 32, 999, 1000, 1004, 12000, 123456]
-        tags = [cb.kimg_tag(n) for n in counts]
-        assert tags[:3] == ["000000", "000000.004", "000000.032"] and tags[-2] == "000012"
-        assert sorted(tags) == tags
+    def test_names_of_the_former_module_still_import(self):
+        # The run-directory helpers moved to `run_dir` (tested there); the old names are the same objects.
+        from keras_creps.utils import run_dir
+        from keras_creps.training.callbacks import _summary_writer, _TrainingClock, _variable_value, _write_json
+
+        for name in ("kimg_tag", "list_training_states", "latest_training_state", "append_json_line",
+                     "STATE_PREFIX", "NETWORK_PREFIX"):
+            assert getattr(cb, name) is getattr(run_dir, name)
+        assert (_TrainingClock, _summary_writer, _variable_value, _write_json) == (
+            cb.TrainingClock, cb.summary_writer, cb.variable_value, run_dir.write_json)
 
     def test_image_grid(self):
         images = np.linspace(-1, 1, 5 * 4 * 4 * 3).reshape(5, 4, 4, 3)
@@ -87,16 +95,6 @@ class TestFiles(TestCase):
             with open(tmp, "wb") as f:
                 f.write(b"new")
         assert final.read_bytes() == b"new" and os.listdir(tmp_path) == ["model.keras"]
-
-    def test_latest_training_state(self, tmp_path):
-        for tag in ("000000.500", "000012", "000002"):
-            (tmp_path / f"training-state-{tag}.keras").write_bytes(b"")
-        (tmp_path / "training-state-000099.keras.tmp").write_bytes(b"")
-        assert [n for n, _ in cb.list_training_states(tmp_path)] == [500, 2000, 12000]
-        assert cb.latest_training_state(tmp_path).endswith("training-state-000012.keras")
-        with pytest.raises(ValueError, match="No training-state"):
-            cb.latest_training_state(tmp_path / "..")
-
 
 class TestSnapshots(TestCase):
     def test_schedule_files_and_pruning(self, gan, tmp_path):
@@ -289,18 +287,11 @@ class TestProgress(TestCase):
         with pytest.raises(ValueError, match="interval=-1"):
             cb.KimgProgress(1, every_steps=5, interval=-1)
 
-    def test_json_lines_are_appended_whole_and_strict(self, tmp_path):
-        path = tmp_path / "stats.jsonl"
-        cb.append_json_line(path, {"Loss/G/loss": {"num": 2, "mean": float("nan")}, "timestamp": 1.5})
-        cb.append_json_line(path, {"timestamp": 2.5})
-        text = path.read_text()
-        assert text == '{"Loss/G/loss": {"num": 2, "mean": null}, "timestamp": 1.5}\n{"timestamp": 2.5}\n'
-
 
 def event_tags(log_dir):
     import tensorflow as tf
 
-    cb._summary_writer(log_dir).flush()
+    cb.summary_writer(log_dir).flush()
     tags = set()
     for path in glob.glob(os.path.join(str(log_dir), "events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(path):

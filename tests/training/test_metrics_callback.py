@@ -12,7 +12,8 @@ from PIL import Image
 
 from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
 from keras_creps.training import callbacks as cb
-from keras_creps.training.metrics_callback import MetricsCallback, is_run_dir, latest_network_snapshot
+from keras_creps.training.callbacks import MetricsCallback
+from keras_creps.utils.run_dir import is_run_dir, latest_network_snapshot
 
 R = 16
 BATCH = 4

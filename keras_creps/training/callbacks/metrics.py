@@ -1,53 +1,28 @@
-"""Quality metrics of the EMA generator at every snapshot of a training run.
+"""`MetricsCallback`: quality metrics of the EMA generator at every snapshot of a run.
 
-`MetricsCallback` follows the snapshot schedule (`every_kimg` or
-`every_steps`, plus the end of training), computes the named metrics of
-`keras_creps.metrics.protocols` on `generator_ema`, appends one JSON line per
-metric to `<run_dir>/metric-<name>.jsonl` (with the snapshot's file name and
-kimg, as StyleGAN3 does) and writes every result as a TensorBoard scalar
+It follows the snapshot schedule (`every_kimg` or `every_steps`, plus the
+end of training), computes the named metrics of
+`keras_creps.metrics.protocols` on `generator_ema`, appends one JSON line
+per metric to `<run_dir>/metric-<name>.jsonl` (with the snapshot's file name
+and kimg, as StyleGAN3 does) and writes every result as a TensorBoard scalar
 `Metrics/<result name>` at step = images seen.
 """
 
 import math
 import os
-import re
 import sys
 
 from keras_creps.metrics import protocols
-from keras_creps.training.callbacks import NETWORK_PREFIX, _summary_writer, _TrainingClock, kimg_tag
-from keras_creps.training.callbacks import non_finite_terms
+from keras_creps.training.callbacks.clock import TrainingClock
+from keras_creps.training.callbacks.clock import non_finite_terms
+from keras_creps.training.callbacks.tensorboard import summary_writer
+from keras_creps.utils.run_dir import NETWORK_PREFIX
+from keras_creps.utils.run_dir import kimg_tag
 
-__all__ = ["MetricsCallback", "is_run_dir", "latest_network_snapshot", "list_network_snapshots"]
-
-_SNAPSHOT_PATTERN = re.compile(r"^network-snapshot-(\d{6}(?:\.\d{3})?)(\.keras)?$")
-
-
-def list_network_snapshots(run_dir):
-    """`[(tag, path), ...]` of the `network-snapshot-<kimg>` files or preset directories, oldest first."""
-    found = []
-    for name in os.listdir(run_dir):
-        match = _SNAPSHOT_PATTERN.match(name)
-        path = os.path.join(run_dir, name)
-        if match and (os.path.isfile(path) if match.group(2) else os.path.isdir(path)):
-            found.append((match.group(1), path))
-    return sorted(found)  # six-digit tags sort in training order
+__all__ = ["MetricsCallback"]
 
 
-def latest_network_snapshot(run_dir):
-    """The newest network snapshot of `run_dir`; `ValueError` if it holds none."""
-    snapshots = list_network_snapshots(run_dir)
-    if not snapshots:
-        raise ValueError(f"No {NETWORK_PREFIX}<kimg> snapshot in {os.fspath(run_dir)!r}.")
-    return snapshots[-1][1]
-
-
-def is_run_dir(path):
-    """Whether `path` is a training run directory (options file or network snapshots)."""
-    return os.path.isdir(path) and (os.path.isfile(os.path.join(path, "training_options.json"))
-                                    or bool(list_network_snapshots(path)))
-
-
-class MetricsCallback(_TrainingClock):
+class MetricsCallback(TrainingClock):
     """Computes quality metrics of the EMA generator on the snapshot schedule.
 
     Use the same `every_kimg`/`every_steps` as the `SnapshotCallback` and put
@@ -175,7 +150,7 @@ class MetricsCallback(_TrainingClock):
     def _summaries(self, results):
         import tensorflow as tf
 
-        writer = _summary_writer(self.log_dir)
+        writer = summary_writer(self.log_dir)
         with writer.as_default():
             for key, value in results.items():
                 if math.isfinite(value):  # an exact EQ-T (inf) has no point on a plot
