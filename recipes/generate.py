@@ -9,18 +9,27 @@ or `.keras` generator; only if there is none it builds a randomly initialised
 generator and says so (its images are noise, and their file names say
 `random-init`).
 
+Views: `--size`/`--height`/`--width` are output pixels, `--scales` multiples
+of the native resolution, `--zoom` a magnification about the view centre,
+`--center row,col` that centre in image units ((0.5,0.5) is the centre of the
+training image). Seeds are rendered in batches that fit `--image_memory_mb`
+and written as they come; files appear complete under their names, or not at
+all.
+
 Examples:
     python recipes/generate.py --outdir out                         # seeds 0-3, native and 2x
     python recipes/generate.py --network creps_emoji_64 --classes all --seeds 0-7 --scales 1,4,16 --outdir out
-    python recipes/generate.py --network runs/00003-creps-demo-noto-emoji-64-64-batch16-gamma0.05 --class 2 --outdir out
+    python recipes/generate.py --network runs/00003-creps-demo-noto-emoji-64-64-batch16-gamma0.05 --class_index 2 --outdir out
     python recipes/generate.py --network g.keras --seeds 0,3,5-9 --trunc 0.7 --outdir out
     python recipes/generate.py --network g.keras --height 256 --width 640 --outdir out     # stretched view
     python recipes/generate.py --network g.keras --height 64 --width 512 --panorama --outdir out  # wider view
-    python recipes/generate.py --network g.keras --rotate 30 --zoom 2 --translate 10,-5 --outdir out
+    python recipes/generate.py --network g.keras --rotate 30 --zoom 2 --center 0.45,0.6 --outdir out
     python recipes/generate.py --network g.keras --seeds 3 --video rotate --video_size 192 --outdir out
     python recipes/generate.py --network g.keras --seeds 3 --height 16384 --outdir out   # tiled, into files
 """
 
+import dataclasses
+import math
 import os
 import sys
 
@@ -36,13 +45,14 @@ flags.DEFINE_string(
 flags.DEFINE_string("saved_models", None,
                     "Look up names and the default network only in this directory. Default: the installed presets, "
                     "then saved_models/ of this clone.")
-flags.DEFINE_string("seeds", "0-3", "Seeds, e.g. '0,3,5-9'.")
+flags.DEFINE_string("seeds", "0-3", "Seeds, e.g. '0,3,5-9' (each in [0, 2**32), at most 100000 images a run).")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
-flags.DEFINE_integer("class_idx", None, "Class label for conditional generators.", short_name="class")
+flags.DEFINE_integer("class_index", None, "Class label for a conditional generator (one class).")
+flags.DEFINE_integer("class_idx", None, "Deprecated spelling of --class_index.", short_name="class")
 flags.DEFINE_string("classes", None,
                     "A class grid: one row per class, the same seeds across the columns. 'all' or labels, e.g. '0,3,5'.")
 flags.DEFINE_list("scales", ["1", "2"], "Render at these multiples of the native resolution (official --scale).")
-flags.DEFINE_integer("size", None, "Square output size (same as --height N --width N).")
+flags.DEFINE_integer("size", None, "Square output size in pixels (same as --height N --width N).")
 flags.DEFINE_float("scale", None, "Render at this multiple of the native resolution (official --scale).")
 flags.DEFINE_integer("tile", 1024, "Tile width for images rendered tile by tile.")
 flags.DEFINE_integer("height", None, "Output rows (overrides --scales; needs --width or uses it for both).")
@@ -54,9 +64,10 @@ flags.DEFINE_string("outdir", "out", "Where to write the image files.")
 flags.DEFINE_boolean("grid", True, "Also write a grid of all images per size.")
 flags.DEFINE_boolean("images", True, "Write one file per image (--noimages: grids and videos only).")
 flags.DEFINE_integer("random_init_resolution", 64, "Resolution of the random-init fallback generator.")
-flags.DEFINE_list("translate", ["0", "0"], "Shift the view by x,y native pixels (columns, rows).")
+flags.DEFINE_list("center", None, "View centre row,col in image units; 0.5,0.5 (the default) is the training view's.")
+flags.DEFINE_list("translate", None, "Deprecated: shift the view by x,y native pixels (columns first); use --center.")
 flags.DEFINE_float("rotate", 0.0, "Rotate the content by this many degrees (counter-clockwise) about the view centre.")
-flags.DEFINE_float("zoom", 1.0, "Zoom into the view centre by this factor.")
+flags.DEFINE_float("zoom", 1.0, "Magnify the view about its centre by this factor.")
 flags.DEFINE_enum("align", "corners", ["corners", "centers"], "Pixel alignment (corners = official).")
 flags.DEFINE_enum("video", None, ["zoom", "pan", "rotate"], "Also write an animation of the first seed (and class).")
 flags.DEFINE_integer("frames", 48, "Frames of the --video animation.")
@@ -64,195 +75,255 @@ flags.DEFINE_integer("video_size", None, "Square size of the --video frames. Def
 flags.DEFINE_enum("video_format", "webp", ["webp", "gif"], "Animation file format (WebP: small enough for a README).")
 flags.DEFINE_integer("video_quality", 80, "WebP quality of the --video frames (0-100).")
 flags.DEFINE_integer("max_untiled_pixels", 1 << 24, "Larger images are rendered tile by tile into files.")
+flags.DEFINE_integer("image_memory_mb", 1024,
+                     "MiB for the images held at once (a batch of seeds, a grid, video frames): more seeds take more "
+                     "batches; a grid that needs more is skipped, a video that needs more is refused.")
 
 ABSURD_PIXELS = 1 << 34  # 17 Gpx: more than any disk here holds as PNG
-POINT_CHUNK = 1 << 14  # sample points per compiled call of a rotated view
-RENDER_PIXELS = 1 << 23  # pixels per render call: 100 MB of float32 RGB, whatever the grid size
+MAX_IMAGES = 100_000  # images a run (seeds x classes); each is a file
+MAX_ZOOM = 1e6  # zoom in [1 / MAX_ZOOM, MAX_ZOOM]: beyond, float32 coordinates stop telling pixels apart
+MAX_OFFSET = 1e6  # |--center| in image units, |--translate| in native pixels
+MAX_TRUNC = 100.0  # |--trunc|; larger values push w to infinity: black images
 README_VIDEO_BYTES = 1 << 20
 
 
-def fail(message):
+def fail(message, code=2):
+    """Ends the run with one line on stderr: exit 2 for flag values, 1 for data and paths."""
     print(f"generate.py: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
+
+
+def warn(message):
+    print(f"generate.py: warning: {message}", file=sys.stderr)
+
+
+def parse_flags(argv):
+    """absl's parser, but a bad flag ends in one line and exit 2, like the other bad values."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        fail(str(error).replace("\n", " "))
+
+
+# --------------------------------------------------------------------------- flags -> checked values
 
 
 def parse_seeds(text):
-    """'0,3,5-9' -> [0, 3, 5, 6, 7, 8, 9]."""
-    seeds = []
+    """'0,3,5-9' -> [0, 3, 5, 6, 7, 8, 9]: seeds in [0, 2**32), at most MAX_IMAGES, counted before expanding."""
+    from keras_creps.rendering.seed_batches import MAX_SEED
+
+    spans = []
     for part in text.split(","):
         part = part.strip()
         try:
-            if "-" in part:
-                lo, hi = (int(v) for v in part.split("-", 1))
-                if lo > hi:
-                    raise ValueError
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
+            low, high = (int(v) for v in part.split("-", 1)) if "-" in part else (int(part), int(part))
+            if low > high:
+                raise ValueError
         except ValueError:
-            raise ValueError(
-                f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers"
-            ) from None
-    if not seeds or min(seeds) < 0 or max(seeds) >= 2**32:
-        raise ValueError(f"bad --seeds {text!r}: seeds must be integers in [0, 2**32)")
-    return seeds
+            fail(f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers")
+        if low < 0 or high > MAX_SEED:
+            fail(f"bad --seeds {text!r}: seeds must be integers in [0, 2**32)")
+        spans.append((low, high))
+    count = sum(high - low + 1 for low, high in spans)
+    if count > MAX_IMAGES:
+        fail(f"bad --seeds {text!r}: {count} seeds, at most {MAX_IMAGES} a run")
+    return [seed for low, high in spans for seed in range(low, high + 1)]
 
 
-def parse_classes(text, c_dim):
-    """'all' -> [0, ..., c_dim - 1]; '0,3,5' -> [0, 3, 5], each in [0, c_dim)."""
-    if text.strip() == "all":
-        return list(range(c_dim))
+def checked_float(name, value, low, high):
+    """The flag's value if finite and in `[low, high]`; else one line and exit 2."""
+    from keras_creps.utils.arguments import finite_float
+
     try:
-        classes = [int(part) for part in text.split(",")]
+        value = finite_float(name, value)
     except ValueError:
-        fail(f"bad --classes {text!r}: expected 'all' or labels such as 0,3,5")
-    bad = [k for k in classes if not 0 <= k < c_dim]
-    if bad:
-        fail(f"bad --classes {text!r}: label {bad[0]} is not in [0, {c_dim})")
-    return classes
+        fail(f"bad {name} {value}: must be a finite number")
+    if not low <= value <= high:
+        fail(f"bad {name} {value}: must be in [{low:g}, {high:g}]")
+    return value
+
+
+def checked_pair(name, values, limit):
+    """Two finite numbers of at most `limit` in magnitude from a list flag, e.g. `--center 0.4,0.6`."""
+    from keras_creps.utils.arguments import finite_float
+
+    text = ",".join(values)
+    try:
+        if len(values) != 2:
+            raise ValueError
+        pair = tuple(finite_float(name, float(v)) for v in values)
+    except ValueError:
+        fail(f"bad {name} {text!r}: expected two finite numbers a,b")
+    if max(abs(v) for v in pair) > limit:
+        fail(f"bad {name} {text!r}: each number must be in [-{limit:g}, {limit:g}]")
+    return pair
+
+
+def check_integer_flags():
+    from keras_creps.utils.arguments import power_of_two
+
+    checks = [("--tile", FLAGS.tile, 1, 1 << 24), ("--max_untiled_pixels", FLAGS.max_untiled_pixels, 1, ABSURD_PIXELS),
+              ("--image_memory_mb", FLAGS.image_memory_mb, 1, 1 << 24), ("--frames", FLAGS.frames, 1, 10000),
+              ("--video_quality", FLAGS.video_quality, 0, 100)]
+    if FLAGS.video_size is not None:
+        checks.append(("--video_size", FLAGS.video_size, 1, 4096))
+    for name, value, low, high in checks:
+        if not low <= value <= high:
+            fail(f"bad {name} {value}: must be in [{low}, {high}]")
+    try:
+        power_of_two("--random_init_resolution", FLAGS.random_init_resolution)
+    except ValueError:
+        fail(f"bad --random_init_resolution {FLAGS.random_init_resolution}: must be a power of two >= 4")
+
+
+def check_size(height, width):
+    from keras_creps.rendering.coords import MAX_AXIS
+
+    if height < 1 or width < 1:
+        fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
+    if max(height, width) > MAX_AXIS or height * width > ABSURD_PIXELS:
+        fail(f"output size {height}x{width} is absurd: over {MAX_AXIS} pixels a side or {ABSURD_PIXELS} in all")
 
 
 def requested_sizes():
-    """Validated `[(height, width)]` or `[scale]` from the flags, before any model is loaded."""
-    if FLAGS.size is not None:
-        if FLAGS.height is not None or FLAGS.width is not None:
-            fail("give either --size or --height/--width, not both")
-        FLAGS.height = FLAGS.width = FLAGS.size
-    if FLAGS.scale is not None:
-        FLAGS.scales = [repr(FLAGS.scale)]
-    if FLAGS.tile < 1:
-        fail(f"bad --tile {FLAGS.tile}: must be a positive number of pixels")
-    if FLAGS.height is not None or FLAGS.width is not None:
-        height = FLAGS.height if FLAGS.height is not None else FLAGS.width
-        width = FLAGS.width if FLAGS.width is not None else height
+    """Checked `[(height, width)]` or `[scale]` from the flags, before any model is loaded."""
+    if FLAGS.size is not None and (FLAGS.height is not None or FLAGS.width is not None):
+        fail("give either --size or --height/--width, not both")
+    height, width = (FLAGS.size, FLAGS.size) if FLAGS.size is not None else (FLAGS.height, FLAGS.width)
+    if height is not None or width is not None:
+        height, width = (width, width) if height is None else (height, height if width is None else width)
         check_size(height, width)
         return [(height, width)]
     scales = []
-    for text in FLAGS.scales:
+    for text in [repr(FLAGS.scale)] if FLAGS.scale is not None else FLAGS.scales:
         try:
             scale = float(text)
         except ValueError:
             fail(f"bad --scales value {text!r}: not a number")
-        if not scale > 0 or scale > 1024:
+        if not 0 < scale <= 1024:  # NaN fails this too
             fail(f"bad --scales value {text!r}: must be positive and at most 1024")
         scales.append(scale)
+    if not scales:
+        fail("--scales is empty: give multiples such as 1,2 or --size")
     return scales
 
 
-def check_size(height, width):
-    if height < 1 or width < 1:
-        fail(f"bad output size {height}x{width}: both sides must be at least 1 pixel")
-    if height * width > ABSURD_PIXELS:
-        fail(f"output size {height}x{width} is absurd: over {ABSURD_PIXELS} pixels")
-
-
-def check_view_flags():
-    if FLAGS.zoom <= 0:
-        fail(f"bad --zoom {FLAGS.zoom}: must be positive")
-    if FLAGS.frames < 1 or FLAGS.frames > 10000:
-        fail(f"bad --frames {FLAGS.frames}: must be in [1, 10000]")
-    if FLAGS.video_size is not None and not 1 <= FLAGS.video_size <= 4096:
-        fail(f"bad --video_size {FLAGS.video_size}: must be in [1, 4096]")
-    if not 0 <= FLAGS.video_quality <= 100:
-        fail(f"bad --video_quality {FLAGS.video_quality}: must be in [0, 100]")
-    if FLAGS.classes is not None and FLAGS.class_idx is not None:
-        fail("give either --class (one class) or --classes (a class grid), not both")
-    return parse_translate()
-
-
 def output_sizes(requested, resolution):
-    sizes = []
-    for item in requested:
-        if isinstance(item, tuple):
-            sizes.append(item)
-        else:
-            n = int(resolution * item)
-            check_size(n, n)
-            sizes.append((n, n))
+    sizes = [item if isinstance(item, tuple) else (int(resolution * item),) * 2 for item in requested]
+    for height, width in sizes:
+        check_size(height, width)
     return sizes
 
 
-def parse_translate():
-    if len(FLAGS.translate) != 2:
-        fail(f"bad --translate {','.join(FLAGS.translate)!r}: expected x,y")
-    try:
-        return float(FLAGS.translate[0]), float(FLAGS.translate[1])
-    except ValueError:
-        fail(f"bad --translate {','.join(FLAGS.translate)!r}: expected two numbers x,y")
+def requested_offset():
+    """`("center", (row, col))` from --center, `("translate", (x, y))` from the deprecated --translate, or None."""
+    if FLAGS.center is not None and FLAGS.translate is not None:
+        fail("give either --center (row,col in image units) or its old form --translate, not both")
+    if FLAGS.translate is not None:
+        warn("--translate x,y (native pixels, columns first) is deprecated and goes in the next release: "
+             "use --center row,col in image units (0.5,0.5 is the view centre)")
+        return "translate", checked_pair("--translate", FLAGS.translate, MAX_OFFSET)
+    if FLAGS.center is not None:
+        return "center", checked_pair("--center", FLAGS.center, MAX_OFFSET)
+    return None
+
+
+def requested_class_index():
+    """--class_index, or its deprecated spellings --class_idx / --class (with a warning)."""
+    if FLAGS["class_idx"].present:
+        warn("--class_idx and --class are deprecated and go in the next release: use --class_index")
+        if FLAGS["class_index"].present:
+            fail("give --class_index or its old spelling --class_idx/--class, not both")
+    index = FLAGS.class_index if FLAGS.class_index is not None else FLAGS.class_idx
+    if index is not None and FLAGS.classes is not None:
+        fail("give either --class_index (one class) or --classes (a class grid), not both")
+    return index
+
+
+def view_center(offset, resolution):
+    """The view centre (row, col): --center as given, or --translate's x,y native pixels converted."""
+    if offset is None:
+        return 0.5, 0.5
+    kind, (a, b) = offset
+    if kind == "center":
+        return a, b
+    pixel = 1.0 / max(resolution - 1, 1)  # the native grid is linspace(0, 1, resolution)
+    return 0.5 + b * pixel, 0.5 + a * pixel
 
 
 # --------------------------------------------------------------------------- the network
 
 
-def lookup_dirs():
-    from keras_creps.models import preset_paths
+def lookup_dirs(saved_models):
+    from keras_creps.utils import preset_paths
 
-    return [FLAGS.saved_models] if FLAGS.saved_models else [str(d) for d in preset_paths.search_dirs()]
+    return [saved_models] if saved_models else [str(d) for d in preset_paths.search_dirs()]
 
 
 def newest_saved_model(directories):
     """The newest preset or `.keras` file directly in any of `directories`, or None."""
     from keras_creps.models import presets
+    from keras_creps.utils.preset_io import WEIGHTS_FILE
 
     candidates = []
     for directory in directories:
         if not os.path.isdir(directory):
             continue
-        candidates += [os.path.join(directory, n, presets.WEIGHTS_FILE) for n in presets.list_presets(directory)]
+        candidates += [os.path.join(directory, n, WEIGHTS_FILE) for n in presets.list_presets(directory)]
         candidates += [os.path.join(directory, n) for n in os.listdir(directory)
                        if n.endswith(".keras") and not n.startswith(".") and os.path.isfile(os.path.join(directory, n))]
     if not candidates:
         return None
     newest = max(candidates, key=os.path.getmtime)
-    return os.path.dirname(newest) if newest.endswith(presets.WEIGHTS_FILE) else newest
+    return os.path.dirname(newest) if newest.endswith(WEIGHTS_FILE) else newest
 
 
-def network_path():
+def network_path(network, saved_models):
     """The preset directory or `.keras` file to load, or None (random init)."""
     from keras_creps.models import presets
 
-    if FLAGS.network is None:
-        directories = lookup_dirs()
+    if network is None:
+        directories = lookup_dirs(saved_models)
         path = newest_saved_model(directories)
         if path is not None:
             print(f"generate.py: using {path} (the newest in {', '.join(directories)})")
         return path
-    path = FLAGS.network
-    if not os.path.exists(path) and FLAGS.saved_models:
-        path = os.path.join(FLAGS.saved_models, path)  # names only here
+    path = network
+    if not os.path.exists(path) and saved_models:
+        path = os.path.join(saved_models, path)  # names only here
     try:
         resolved = presets.model_path(path)
     except FileNotFoundError:
-        where = ", ".join(lookup_dirs()) or "no presets directory"
-        fail(f"--network {FLAGS.network!r}: no such file, directory or preset (looked in {where})")
+        where = ", ".join(lookup_dirs(saved_models)) or "no presets directory"
+        fail(f"--network {network!r}: no such file, directory or preset (looked in {where})")
     except ValueError as e:
-        fail(f"--network {FLAGS.network!r}: {e}")
+        fail(f"--network {network!r}: {e}")
     if os.path.basename(resolved).startswith("network-snapshot-") and os.path.isdir(path) \
             and os.path.abspath(path) != os.path.abspath(resolved):
         print(f"generate.py: using {resolved} (the newest EMA snapshot of run {path})")
     return str(resolved)
 
 
-def load_generator():
+def load_generator(network, saved_models, random_init_resolution):
     """`(generator, file label, path or None)`."""
     import keras
 
     import keras_creps
     from keras_creps.models import presets
 
-    path = network_path()
+    path = network_path(network, saved_models)
     if path is None:
-        print(f"generate.py: no trained model in {', '.join(lookup_dirs()) or 'any presets directory'} and no "
-              f"--network: using a RANDOMLY INITIALISED generator at {FLAGS.random_init_resolution}px; its images "
+        print(f"generate.py: no trained model in {', '.join(lookup_dirs(saved_models)) or 'any presets directory'} "
+              f"and no --network: using a RANDOMLY INITIALISED generator at {random_init_resolution}px; its images "
               "are noise.")
         keras.utils.set_random_seed(0)
         generator = keras_creps.CREPSGenerator(
-            resolution=FLAGS.random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
+            resolution=random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
         return generator, "random-init", None
     try:
         generator = presets.load_generator(path)
     except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
-        fail(f"--network {FLAGS.network or path!r} could not be loaded: {type(e).__name__}: {e}")
+        fail(f"--network {network or path!r} could not be loaded: {type(e).__name__}: {e}".replace("\n", " "))
     return generator, os.path.basename(os.path.normpath(path)).removesuffix(".keras"), path
 
 
@@ -278,113 +349,113 @@ def class_names_of(path, c_dim):
     return None
 
 
-def image_rows(generator, seeds, classes):
-    """`[(class or None, z [N, z_dim], c [N, c_dim] or None)]`: one row per class, or one row of all seeds."""
-    import numpy as np
-
-    z = np.stack([np.random.RandomState(s).randn(generator.z_dim) for s in seeds]).astype("float32")
-    if classes is None:
-        return [(None, z, None)]
-    rows = []
-    for k in classes:
-        c = np.zeros((len(seeds), generator.c_dim), "float32")
-        c[:, k] = 1
-        rows.append((k, z, c))
-    return rows
-
-
-def chosen_classes(generator):
-    """None (unconditional), `[k]` for --class, or the --classes list."""
+def chosen_classes(generator, class_index, classes):
+    """None (unconditional), `[k]` for --class_index, or the --classes list ('all' or labels)."""
     if not generator.c_dim:
-        if FLAGS.class_idx is not None or FLAGS.classes is not None:
-            fail("--class/--classes given, but the generator is unconditional")
+        if class_index is not None or classes is not None:
+            fail("--class_index/--classes given, but the generator is unconditional")
         return None
-    if FLAGS.classes is not None:
-        return parse_classes(FLAGS.classes, generator.c_dim)
-    if FLAGS.class_idx is None:
-        fail(f"the generator is conditional with {generator.c_dim} classes: pass --class k or --classes all")
-    if not 0 <= FLAGS.class_idx < generator.c_dim:
-        fail(f"bad --class {FLAGS.class_idx}: must be in [0, {generator.c_dim})")
-    return [FLAGS.class_idx]
+    if classes is None:
+        if class_index is None:
+            fail(f"the generator is conditional with {generator.c_dim} classes: pass --class_index k or --classes all")
+        if not 0 <= class_index < generator.c_dim:
+            fail(f"bad --class_index {class_index}: must be in [0, {generator.c_dim})")
+        return [class_index]
+    if classes.strip() == "all":
+        return list(range(generator.c_dim))
+    try:
+        labels = [int(part) for part in classes.split(",")]
+    except ValueError:
+        fail(f"bad --classes {classes!r}: expected 'all' or labels such as 0,3,5")
+    bad = [k for k in labels if not 0 <= k < generator.c_dim]
+    if bad:
+        fail(f"bad --classes {classes!r}: label {bad[0]} is not in [0, {generator.c_dim})")
+    return labels
 
 
 # --------------------------------------------------------------------------- rendering
 
 
-def view_center(resolution, shift):
-    """View centre after shifting by `(x, y)` native pixels."""
-    pixel = 1.0 / max(resolution - 1, 1)
-    return 0.5 + shift[1] * pixel, 0.5 + shift[0] * pixel
+@dataclasses.dataclass(frozen=True)
+class View:
+    """What every render shows.
+
+    Args:
+        center: `(row, col)` centre in image units; `(0.5, 0.5)` is the training view's.
+        zoom: magnification about `center`.
+        rotate: degrees the content turns counter-clockwise about `center`.
+        align: `"corners"` (official) or `"centers"`.
+        panorama: a non-square size shows more of the image at the shorter side's pixel pitch
+            instead of stretching the view.
+    """
+
+    center: tuple = (0.5, 0.5)
+    zoom: float = 1.0
+    rotate: float = 0.0
+    align: str = "corners"
+    panorama: bool = False
+
+    def axes(self, height, width):
+        """Row and column coordinates of a `height x width` render of this view."""
+        from keras_creps.rendering import view_coords
+
+        view = dict(zoom=self.zoom, align=self.align, keep_aspect=self.panorama)
+        if not self.panorama or width >= height:  # a panorama's rows span the view; columns keep their pitch
+            return view_coords(height, width, center=self.center, **view)
+        cols, rows = view_coords(width, height, center=self.center[::-1], **view)
+        return rows, cols
 
 
-def view_axes(height, width, center, zoom):
-    """Row and column coordinates of the view: stretched over the window, or extended with --panorama."""
-    from keras_creps.rendering import view_coords
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    """What is written where: `<outdir>/<label>-seed<seed>-<size>.png` (`images`) and a grid per size (`grid`).
 
-    if not FLAGS.panorama:
-        return view_coords(height, width, center=center, zoom=zoom, align=FLAGS.align, keep_aspect=False)
-    if width >= height:  # the rows span the trained window; the columns keep their pitch and reach further
-        return view_coords(height, width, center=center, zoom=zoom, align=FLAGS.align, keep_aspect=True)
-    cols, rows = view_coords(width, height, center=center[::-1], zoom=zoom, align=FLAGS.align, keep_aspect=True)
-    return rows, cols
+    `memory_bytes` bounds the images held at once; sizes over `max_untiled_pixels` are rendered tile
+    by tile (`tile` columns) straight into their files.
+    """
+
+    outdir: str
+    label: str
+    images: bool = True
+    grid: bool = True
+    memory_bytes: int = 1 << 30
+    max_untiled_pixels: int = 1 << 24
+    tile: int = 1024
 
 
-class Renderer:
-    """Renders views of given latents and labels, whole or tile by tile."""
+@dataclasses.dataclass(frozen=True)
+class Video:
+    """An animation of the first image: `kind` is "zoom", "pan" or "rotate"; `size` is `(height, width)`."""
 
-    def __init__(self, generator):
-        self.generator = generator
-        self.generate = generator.make_generate_function(truncation_psi=FLAGS.trunc)
-        # Rotated views sample free points; compiled like `generate` (one program per chunk size), so a
-        # rotation video costs about what a straight one does instead of an eager pass per frame.
-        self.points = generator._compile(generator.synthesis_points, True)
+    kind: str
+    size: tuple
+    frames: int = 48
+    format: str = "webp"
+    quality: int = 80
 
-    def frame(self, z, c, height, width, center, zoom, rotate):
-        """uint8 images `[N, H, W, C]`, rendered a bounded number of pixels at a time."""
-        import numpy as np
 
-        from keras_creps.utils.images import to_uint8
+def png_memory(pixels, channels):
+    """Bytes `save_png` may hold for one image: Pillow's copy (4 bytes a pixel unless grey) and the
+    encoded bytes twice (buffer and value); incompressible noise encodes as large as the raw image."""
+    return pixels * ((1 if channels == 1 else 4) + 2 * channels)
 
-        per_call = max(1, RENDER_PIXELS // (height * width))
-        parts = []
-        for start in range(0, len(z), per_call):
-            zs = z[start : start + per_call]
-            cs = None if c is None else c[start : start + per_call]
-            parts.append(to_uint8(self._render(zs, cs, height, width, center, zoom, rotate)))
-        return np.concatenate(parts)
 
-    def _render(self, z, c, height, width, center, zoom, rotate):
-        import keras
-        import numpy as np
+def tiled_extension(height, width, channels, outputs):
+    """`.png` when encoding it fits the memory budget (and Pillow's limit), else `.npy`."""
+    from keras_creps.rendering.large_image import PNG_MAX_PIXELS
 
-        from keras_creps.rendering import affine_matrix
-        from keras_creps.rendering import affine_points
+    fits = height * width <= PNG_MAX_PIXELS and png_memory(height * width, channels) <= outputs.memory_bytes
+    return ".png" if fits else ".npy"
 
-        rows, cols = view_axes(height, width, center, zoom)
-        if not rotate:
-            return self.generate(z, c, rows, cols)
-        ws = self.generator.mapping(z, c, truncation_psi=FLAGS.trunc)
-        point_rows, point_cols = affine_points(rows, cols, affine_matrix(rotate=rotate), center=center)
-        chunk = min(POINT_CHUNK, len(point_rows))
-        parts = []
-        for start in range(0, len(point_rows), chunk):
-            r, q = point_rows[start : start + chunk], point_cols[start : start + chunk]
-            valid = len(r)
-            if valid < chunk:  # pad the last chunk: every call has one shape, so it compiles once
-                r, q = np.pad(r, (0, chunk - valid), mode="edge"), np.pad(q, (0, chunk - valid), mode="edge")
-            parts.append(keras.ops.convert_to_numpy(self.points(ws, r, q))[:, :valid])
-        images = np.concatenate(parts, axis=1)
-        return images.reshape(len(z), height, width, images.shape[-1])
 
-    def tiled(self, z, c, height, width, view, stem):
-        """One image (`z [1, z_dim]`) rendered tile by tile into `stem.png` (or `.npy` when huge)."""
-        from keras_creps.rendering import render_large_image
-        from keras_creps.rendering.large_image import PNG_MAX_PIXELS
-
-        rows, cols = view_axes(height, width, view["center"], view["zoom"])
-        path = stem + (".png" if height * width <= PNG_MAX_PIXELS else ".npy")
-        return render_large_image(self.generator, z, path, height, width, c=c, rows=rows, cols=cols,
-                                  truncation_psi=FLAGS.trunc, tile=FLAGS.tile)
+def tiled_disk_bytes(sizes, images, channels, outputs):
+    """Disk the tiled renders need: every raw image, plus one raw temporary for the PNG encoder."""
+    total = 0
+    for height, width in sizes:
+        if height * width > outputs.max_untiled_pixels:
+            raw = height * width * channels + 4096
+            total += images * raw + (raw if tiled_extension(height, width, channels, outputs) == ".png" else 0)
+    return total
 
 
 def image_name(label, klass, seed, size_name):
@@ -393,112 +464,203 @@ def image_name(label, klass, seed, size_name):
     return f"{label}{kind}-seed{seed:04d}-{size_name}"
 
 
-def render_size(renderer, rows, seeds, label, height, width, view, class_grid):
-    """Renders every row at one size: image files, and the grid (one row per class in a class grid)."""
+def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, class_grid=False, video=None):
+    """Renders every (class, seed) at every size into `outputs.outdir`, then the video if any.
+
+    Args:
+        generator: a `CREPSGenerator`.
+        seeds: list of ints.
+        classes: None (unconditional) or a list of class indices, one row each.
+        sizes: list of `(height, width)`.
+        view: `View`.
+        outputs: `Outputs`.
+        truncation_psi: float.
+        class_grid: bool. Rows of classes over the same seeds (file names carry the class).
+        video: `Video` or None.
+    """
+    from keras_creps.rendering.seed_batches import SeedBatchRenderer
+
+    # A quarter of the budget for a batch; the grid and one PNG being encoded share the rest.
+    renderer = SeedBatchRenderer(generator, truncation_psi, budget_bytes=max(1, outputs.memory_bytes // 4))
+    for height, width in sizes:
+        if height * width > outputs.max_untiled_pixels:
+            render_tiled(generator, seeds, classes, (height, width), view, outputs, truncation_psi, class_grid)
+        else:
+            render_untiled(renderer, seeds, classes, (height, width), view, outputs, class_grid)
+    if video is not None:
+        klass = None if classes is None else classes[0]
+        stem = image_name(outputs.label, klass if class_grid else None, seeds[0], video.kind)
+        write_video(renderer, seeds[0], klass, view, video, os.path.join(outputs.outdir, f"{stem}.{video.format}"))
+
+
+def render_untiled(renderer, seeds, classes, size, view, outputs, class_grid):
+    """One size, a budgeted batch of seeds at a time: image files as they come, then the grid."""
     import numpy as np
 
     from keras_creps.rendering.large_image import PNG_MAX_PIXELS
-    from keras_creps.utils.images import to_pil
+    from keras_creps.utils.images import image_grid
+    from keras_creps.utils.images import save_png
 
-    name = f"{height}x{width}"
-    if height * width > FLAGS.max_untiled_pixels:
-        if FLAGS.rotate:
-            fail(f"--rotate is not supported for tiled sizes; {name} is over --max_untiled_pixels")
-        print(f"{name} is over {FLAGS.max_untiled_pixels} pixels: rendering tile by tile into files (no grid)")
-        for klass, z, c in rows:
-            for i, seed in enumerate(seeds):
-                stem = os.path.join(FLAGS.outdir, image_name(label, klass if class_grid else None, seed, name))
-                cs = None if c is None else c[i : i + 1]
-                print(f"wrote {renderer.tiled(z[i : i + 1], cs, height, width, view, stem)}")
+    (height, width), name = size, f"{size[0]}x{size[1]}"
+    class_rows = [None] if classes is None else classes
+    count, channels = len(seeds) * len(class_rows), renderer.generator.img_channels
+    columns = len(seeds) if class_grid else math.ceil(math.sqrt(count))
+    grid_pixels = math.ceil(count / columns) * columns * height * width
+    grid_memory = grid_pixels * channels + png_memory(grid_pixels, channels)
+    collected = None
+    if outputs.grid and grid_pixels <= PNG_MAX_PIXELS and grid_memory <= outputs.memory_bytes:
+        collected = np.empty((count, height, width, channels), np.uint8)
+    elif outputs.grid:
+        print(f"the {name} grid would need {grid_memory >> 20} MiB (over --image_memory_mb) or more than "
+              f"{PNG_MAX_PIXELS} pixels: not written")
+    if collected is None and not outputs.images:
         return
-    n = len(seeds) * len(rows)
-    columns = len(seeds) if class_grid else int(np.ceil(np.sqrt(n)))
-    grid_rows = len(rows) if class_grid else int(np.ceil(n / columns))
-    channels = renderer.generator.img_channels
-    want_grid = FLAGS.grid and grid_rows * height * columns * width <= PNG_MAX_PIXELS
-    grid = np.full((grid_rows * height, columns * width, channels), 255, np.uint8) if want_grid else None
-    for r, (klass, z, c) in enumerate(rows):  # one class at a time bounds the memory of huge grids
-        images = renderer.frame(z, c, height, width, **view)
-        for i, (seed, img) in enumerate(zip(seeds, images)):
-            if FLAGS.images:
-                stem = image_name(label, klass if class_grid else None, seed, name)
-                to_pil(img).save(os.path.join(FLAGS.outdir, stem + ".png"))
-            if grid is not None:
-                gr, gc = (r, i) if class_grid else divmod(r * len(seeds) + i, columns)
-                grid[gr * height : (gr + 1) * height, gc * width : (gc + 1) * width] = img
-    if grid is not None:
-        path = os.path.join(FLAGS.outdir, f"{label}-{'classes' if class_grid else 'grid'}-{name}.png")
-        to_pil(grid).save(path)
-        print(f"wrote {path} ({grid_rows} x {columns} images)")
-    elif FLAGS.grid:
-        print(f"the {name} grid would be over {PNG_MAX_PIXELS} pixels: not written")
-    print(f"rendered {n} images of {name}" + (f" into {FLAGS.outdir}" if FLAGS.images else ""))
+    rows, cols = view.axes(height, width)
+    batches = 0
+    for r, klass in enumerate(class_rows):
+        for start, images in renderer.batches(seeds, rows, cols, klass, rotate=view.rotate, center=view.center):
+            batches += 1
+            for i, image in enumerate(images, start):
+                if outputs.images:
+                    stem = image_name(outputs.label, klass if class_grid else None, seeds[i], name)
+                    save_png(os.path.join(outputs.outdir, stem + ".png"), image)
+                if collected is not None:
+                    collected[r * len(seeds) + i] = image
+    if collected is not None:
+        grid = image_grid(collected, columns)
+        del collected  # before encoding: the grid and Pillow's copy of it are the peak
+        path = os.path.join(outputs.outdir, f"{outputs.label}-{'classes' if class_grid else 'grid'}-{name}.png")
+        save_png(path, grid)
+        print(f"wrote {path} ({grid.shape[0] // height} x {columns} images)")
+    where = f" into {outputs.outdir}" if outputs.images else ""
+    print(f"rendered {count} images of {name}{where} ({batches} batch{'es' if batches > 1 else ''})")
 
 
-def write_video(renderer, z, c, height, width, center, path):
+def render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi, class_grid):
+    """One size, each image tile by tile into a file under a temporary name, renamed when complete."""
+    from keras_creps.rendering import render_large_image
+    from keras_creps.rendering.seed_batches import class_labels
+    from keras_creps.rendering.seed_batches import seed_latents
+    from keras_creps.utils.files import atomic_write
+
+    (height, width), name = size, f"{size[0]}x{size[1]}"
+    ext = tiled_extension(height, width, generator.img_channels, outputs)
+    print(f"{name} is over {outputs.max_untiled_pixels} pixels: rendering tile by tile into {ext} files (no grid)")
+    rows, cols = view.axes(height, width)
+    for klass in [None] if classes is None else classes:
+        for seed in seeds:
+            path = os.path.join(outputs.outdir, image_name(outputs.label, klass if class_grid else None, seed, name))
+            with atomic_write(path + ext) as tmp:
+                render_large_image(generator, seed_latents([seed], generator.z_dim), tmp, height, width,
+                                   c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
+                                   truncation_psi=truncation_psi, tile=outputs.tile)
+            print(f"wrote {path + ext}")
+
+
+def write_video(renderer, seed, klass, view, video, path):
     """An animation of one image: a continuous zoom, a pan or a full rotation."""
+    from keras_creps.rendering.seed_batches import class_labels
+    from keras_creps.rendering.seed_batches import seed_latents
+    from keras_creps.utils.files import atomic_write
     from keras_creps.utils.images import to_pil
 
+    z = seed_latents([seed], renderer.generator.z_dim)
+    c = class_labels(klass, renderer.generator.c_dim, 1)
     frames = []
-    for k in range(FLAGS.frames):
-        t = k / max(FLAGS.frames - 1, 1)
-        view = dict(center=center, zoom=FLAGS.zoom, rotate=FLAGS.rotate)
-        if FLAGS.video == "zoom":
-            view["zoom"] = FLAGS.zoom * 16.0**t  # exponential: constant apparent speed
-        elif FLAGS.video == "pan":
-            view["center"] = (center[0], center[1] + t)
-        else:
-            view["rotate"] = FLAGS.rotate + 360.0 * k / FLAGS.frames  # the last frame leads back to the first
-        frames.append(to_pil(renderer.frame(z, c, height, width, **view)[0]))
-    options = dict(save_all=True, append_images=frames[1:], duration=40, loop=0)
-    if FLAGS.video_format == "webp":
-        options.update(quality=FLAGS.video_quality, method=6)
-    frames[0].save(path, **options)
+    for k in range(video.frames):
+        t = k / max(video.frames - 1, 1)
+        if video.kind == "zoom":
+            frame = dataclasses.replace(view, zoom=view.zoom * 16.0**t)  # exponential: constant apparent speed
+        elif video.kind == "pan":
+            frame = dataclasses.replace(view, center=(view.center[0], view.center[1] + t))
+        else:  # the last frame leads back to the first
+            frame = dataclasses.replace(view, rotate=view.rotate + 360.0 * k / video.frames)
+        rows, cols = frame.axes(*video.size)
+        frames.append(to_pil(renderer.render(z, c, rows, cols, rotate=frame.rotate, center=frame.center)[0]))
+    options = dict(format=video.format.upper(), save_all=True, append_images=frames[1:], duration=40, loop=0)
+    if video.format == "webp":
+        options.update(quality=video.quality, method=6)
+    with atomic_write(path) as tmp:
+        frames[0].save(tmp, **options)
     size = os.path.getsize(path)
     hint = f" (over {README_VIDEO_BYTES >> 20} MB: lower --video_size, --frames or --video_quality for a README)" \
         if size > README_VIDEO_BYTES else ""
-    print(f"wrote {FLAGS.frames} frames of {height}x{width} to {path}: {size / 1024:.0f} KiB{hint}")
+    print(f"wrote {video.frames} frames of {video.size[0]}x{video.size[1]} to {path}: {size / 1024:.0f} KiB{hint}")
 
 
-def print_rows(rows, class_names, label, sizes):
+# --------------------------------------------------------------------------- main
+
+
+def check_plan(seeds, classes, sizes, view, outputs, video, channels):
+    """What only the model's resolution and classes tell: image count, rotated tiles, video memory."""
+    count = len(seeds) * (1 if classes is None else len(classes))
+    if count > MAX_IMAGES:
+        fail(f"{len(seeds)} seeds x {len(classes)} classes = {count} images, over the {MAX_IMAGES} a run")
+    for height, width in sizes:
+        if view.rotate and height * width > outputs.max_untiled_pixels:
+            fail(f"--rotate is not supported for tiled sizes; {height}x{width} is over --max_untiled_pixels")
+    if video is not None:
+        need = video.frames * video.size[0] * video.size[1] * (1 if channels == 1 else 4)
+        if need > outputs.memory_bytes:
+            fail(f"--video needs {need >> 20} MiB for {video.frames} frames of {video.size[0]}x{video.size[1]}, "
+                 f"over --image_memory_mb {outputs.memory_bytes >> 20}: lower --frames or --video_size")
+
+
+def print_rows(classes, class_names, label, sizes, class_grid):
     """The class of each grid row, named when the generator's metadata or run knows the names."""
-    if FLAGS.classes is None:
-        if rows[0][0] is not None and class_names:
-            print(f"{label}: class {rows[0][0]} ({class_names[rows[0][0]]})")
+    if not class_grid:
+        if classes is not None and class_names:
+            print(f"{label}: class {classes[0]} ({class_names[classes[0]]})")
         return
-    print(f"{label}: {len(rows)} class row(s) x the same seeds, at {', '.join(f'{h}x{w}' for h, w in sizes)}")
-    for r, (klass, _, _) in enumerate(rows):
-        name = f" ({class_names[klass]})" if class_names else ""
-        print(f"  row {r}: class {klass}{name}")
+    print(f"{label}: {len(classes)} class row(s) x the same seeds, at {', '.join(f'{h}x{w}' for h, w in sizes)}")
+    for r, klass in enumerate(classes):
+        print(f"  row {r}: class {klass}" + (f" ({class_names[klass]})" if class_names else ""))
 
 
 def main(argv):
-    del argv
     quiet_startup()  # first: before anything imports Keras or TensorFlow
+    if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}")
+    from keras_creps.utils.output_paths import OutputPathError
+    from keras_creps.utils.output_paths import check_free_space
+    from keras_creps.utils.output_paths import check_output_dir
+    from keras_creps.utils.output_paths import make_output_dir
+
+    seeds, requested = parse_seeds(FLAGS.seeds), requested_sizes()
+    check_integer_flags()
+    offset, class_index = requested_offset(), requested_class_index()
+    truncation_psi = checked_float("--trunc", FLAGS.trunc, -MAX_TRUNC, MAX_TRUNC)
+    zoom = checked_float("--zoom", FLAGS.zoom, 1 / MAX_ZOOM, MAX_ZOOM)
+    rotate = checked_float("--rotate", FLAGS.rotate, -math.inf, math.inf)
     try:
-        seeds = parse_seeds(FLAGS.seeds)
-    except ValueError as e:
-        fail(str(e))
-    requested = requested_sizes()
-    shift = check_view_flags()
-    generator, label, path = load_generator()
-    rows = image_rows(generator, seeds, chosen_classes(generator))
+        check_output_dir(FLAGS.outdir, name="--outdir")
+    except OutputPathError as e:
+        fail(str(e), code=1)
+
+    generator, label, path = load_generator(FLAGS.network, FLAGS.saved_models, FLAGS.random_init_resolution)
+    classes = chosen_classes(generator, class_index, FLAGS.classes)
     sizes = output_sizes(requested, generator.resolution)
-    print_rows(rows, class_names_of(path, generator.c_dim), label, sizes)
-    os.makedirs(FLAGS.outdir, exist_ok=True)
-    renderer = Renderer(generator)
-    center = view_center(generator.resolution, shift)
-    view = dict(center=center, zoom=FLAGS.zoom, rotate=FLAGS.rotate)
-    class_grid = FLAGS.classes is not None
-    for height, width in sizes:
-        render_size(renderer, rows, seeds, label, height, width, view, class_grid)
+    view = View(view_center(offset, generator.resolution), zoom, rotate, FLAGS.align, FLAGS.panorama)
+    outputs = Outputs(FLAGS.outdir, label, FLAGS.images, FLAGS.grid, FLAGS.image_memory_mb << 20,
+                      FLAGS.max_untiled_pixels, FLAGS.tile)
+    video = None
     if FLAGS.video:
-        height, width = (FLAGS.video_size, FLAGS.video_size) if FLAGS.video_size else sizes[0]
-        klass, z, c = rows[0]
-        stem = image_name(label, klass if class_grid else None, seeds[0], FLAGS.video)
-        path = os.path.join(FLAGS.outdir, f"{stem}.{FLAGS.video_format}")
-        write_video(renderer, z[:1], None if c is None else c[:1], height, width, center, path)
+        video_size = (FLAGS.video_size,) * 2 if FLAGS.video_size else sizes[0]
+        video = Video(FLAGS.video, video_size, FLAGS.frames, FLAGS.video_format, FLAGS.video_quality)
+    check_plan(seeds, classes, sizes, view, outputs, video, generator.img_channels)
+    class_grid = FLAGS.classes is not None
+    print_rows(classes, class_names_of(path, generator.c_dim), label, sizes, class_grid)
+    try:
+        make_output_dir(outputs.outdir, name="--outdir")
+        images = len(seeds) * (1 if classes is None else len(classes))
+        check_free_space(outputs.outdir, tiled_disk_bytes(sizes, images, generator.img_channels, outputs),
+                         what="rendering the images over --max_untiled_pixels")
+        render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video)
+    except OutputPathError as e:
+        fail(str(e), code=1)
+    except OSError as e:  # e.g. the disk filled up while writing
+        fail(f"could not write {e.filename or outputs.outdir!r}: {e.strerror or e}", code=1)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -1,5 +1,6 @@
 """recipes/generate.py end to end, in a subprocess on the current backend."""
 
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def tiny_network(tmp_path_factory):
 
 def test_sizes_seeds_and_grid(tiny_network, tmp_path):
     out = tmp_path / "out"
-    proc = run("--network", tiny_network, "--seeds", "0,3-4", "--class", "2", "--scales", "1,1.5", "--outdir", str(out))
+    proc = run("--network", tiny_network, "--seeds", "0,3-4", "--class_index", "2", "--scales", "1,1.5", "--outdir", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     for seed in (0, 3, 4):
         for n in (16, 24):
@@ -43,7 +44,7 @@ def test_sizes_seeds_and_grid(tiny_network, tmp_path):
 def test_height_width_and_reproducibility(tiny_network, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out in (a, b):
-        proc = run("--network", tiny_network, "--seeds", "7", "--class", "0", "--height", "10", "--width", "30",
+        proc = run("--network", tiny_network, "--seeds", "7", "--class_index", "0", "--height", "10", "--width", "30",
                    "--trunc", "0.5", "--nogrid", "--outdir", str(out))
         assert proc.returncode == 0, proc.stderr[-2000:]
     img = Image.open(a / "tiny-seed0007-10x30.png")
@@ -62,12 +63,12 @@ def test_height_width_and_reproducibility(tiny_network, tmp_path):
         (["--size", "8", "--height", "9"], "either --size or --height/--width"),
         (["--tile", "0"], "bad --tile 0"),
         (["--network", "/nonexistent.keras"], "'/nonexistent.keras': no such file"),
-        (["--class", "5"], "bad --class 5"),
+        (["--class_index", "5"], "bad --class_index 5"),
         ([], "pass --class"),
         (["--classes", "0,7"], "bad --classes '0,7': label 7 is not in [0, 3)"),
         (["--classes", "some"], "bad --classes 'some'"),
-        (["--class", "1", "--classes", "all"], "either --class (one class) or --classes"),
-        (["--video_size", "0", "--class", "0"], "bad --video_size 0"),
+        (["--class_index", "1", "--classes", "all"], "either --class_index (one class) or --classes"),
+        (["--video_size", "0", "--class_index", "0"], "bad --video_size 0"),
     ],
 )
 def test_bad_input_gives_one_clear_line(tiny_network, tmp_path, args, message):
@@ -89,34 +90,46 @@ def _png(path):
 
 
 def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
-    common = ["--network", tiny_network, "--seeds", "5", "--class", "1", "--scales", "1", "--nogrid"]
-    plain, rot, moved, video, tiled, wide, tall = (
-        tmp_path / d for d in ("plain", "rot", "moved", "video", "tiled", "wide", "tall"))
-    for args, out in (([], plain), (["--rotate", "90"], rot), (["--translate", "3,0"], moved),
-                      (["--video", "rotate", "--frames", "5", "--video_size", "24"], video),
-                      (["--max_untiled_pixels", "100", "--tile", "7", "--size", "16", "--scales", "9"], tiled),
-                      (["--height", "16", "--width", "48", "--panorama"], wide),
-                      (["--height", "48", "--width", "16", "--panorama"], tall)):
-        proc = run(*common, *args, "--outdir", str(out))
+    common = ["--network", tiny_network, "--seeds", "5", "--scales", "1", "--nogrid"]
+    one = ["--class_index", "1"]
+    names = ("plain", "rot", "moved", "centered", "video", "tiled", "wide", "tall")
+    plain, rot, moved, centered, video, tiled, wide, tall = (tmp_path / d for d in names)
+    procs = {}
+    for args, out in ((one, plain), (one + ["--rotate", "90"], rot),
+                      (["--class", "1", "--translate", "3,0"], moved),  # the old spellings, for one more release
+                      (["--class_idx", "1", "--center", "0.5,0.7"], centered),
+                      (one + ["--video", "rotate", "--frames", "5", "--video_size", "24"], video),
+                      (one + ["--max_untiled_pixels", "100", "--tile", "7", "--size", "16", "--scales", "9"], tiled),
+                      (one + ["--height", "16", "--width", "48", "--panorama"], wide),
+                      (one + ["--height", "48", "--width", "16", "--panorama"], tall)):
+        procs[out.name] = proc = run(*common, *args, "--outdir", str(out))
         assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "deprecated" not in procs["plain"].stderr
+    warnings = [line for line in procs["moved"].stderr.splitlines() if "deprecated" in line]
+    assert len(warnings) == 2, warnings
+    assert any("--translate x,y" in line and "use --center row,col" in line for line in warnings), warnings
+    assert any("--class_idx and --class are deprecated" in line and "use --class_index" in line for line in warnings)
     base = _png(plain / "tiny-seed0005-16x16.png")
     # The content turns counter-clockwise by a quarter: np.rot90 of the plain image.
     assert np.abs(_png(rot / "tiny-seed0005-16x16.png") - np.rot90(base)).max() <= 1
     # Moving the view 3 native pixels right shows the plain image shifted 3 pixels left.
     assert np.abs(_png(moved / "tiny-seed0005-16x16.png")[:, :-3] - base[:, 3:]).max() <= 1
+    # --center row,col in image units: 3 native pixels of 16 (pitch 1/15) right of 0.5 is the same view.
+    np.testing.assert_array_equal(_png(centered / "tiny-seed0005-16x16.png"), _png(moved / "tiny-seed0005-16x16.png"))
     animation = Image.open(video / "tiny-seed0005-rotate.webp")
     assert animation.n_frames == 5 and animation.size == (24, 24)
     assert os.path.getsize(video / "tiny-seed0005-rotate.webp") < 1 << 20  # README-sized
     assert np.abs(_png(tiled / "tiny-seed0005-16x16.png") - base).max() <= 1
+    assert not [name for name in os.listdir(tiled) if name.startswith(".")]  # no temporaries left
     # A panorama keeps the pixel pitch: the trained view is its middle, the rest extends beyond [0, 1].
     assert np.abs(_png(wide / "tiny-seed0005-16x48.png")[:, 16:32] - base).max() <= 1
     assert np.abs(_png(tall / "tiny-seed0005-48x16.png")[16:32] - base).max() <= 1
 
 
 def test_bad_view_flags(tiny_network, tmp_path):
-    proc = run("--network", tiny_network, "--class", "0", "--translate", "1,a", "--outdir", str(tmp_path))
+    proc = run("--network", tiny_network, "--class_index", "0", "--translate", "1,a", "--outdir", str(tmp_path))
     assert proc.returncode == 2 and "bad --translate '1,a'" in proc.stderr.strip().splitlines()[-1]
-    proc = run("--network", tiny_network, "--class", "0", "--zoom", "-2", "--outdir", str(tmp_path))
+    proc = run("--network", tiny_network, "--class_index", "0", "--zoom", "-2", "--outdir", str(tmp_path))
     assert proc.returncode == 2 and "bad --zoom -2.0" in proc.stderr.strip().splitlines()[-1]
 
 
@@ -168,7 +181,7 @@ def test_class_grid_rows_share_the_seeds(named_classes, tmp_path):
                "--outdir", str(grid_dir))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "row 0: class 0 (cats)" in proc.stdout and "row 1: class 2 (birds)" in proc.stdout
-    proc = run("--network", str(named_classes), "--class", "2", "--seeds", "4", "--scales", "4", "--nogrid",
+    proc = run("--network", str(named_classes), "--class_index", "2", "--seeds", "4", "--scales", "4", "--nogrid",
                "--outdir", str(one_dir))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "class 2 (birds)" in proc.stdout
@@ -194,7 +207,7 @@ def test_run_directory_uses_its_newest_snapshot(tiny_network, tmp_path):
     CREPSGenerator(resolution=16, z_dim=8, w_dim=8, c_dim=3, channel_base=256, channel_max=32, biline_channels=8,
                    mapping_layers=1).save(run_dir / "network-snapshot-000000.500.keras")
     os.link(tiny_network, run_dir / "network-snapshot-000001.keras")
-    common = ["--seeds", "3", "--class", "1", "--scales", "1", "--nogrid"]
+    common = ["--seeds", "3", "--class_index", "1", "--scales", "1", "--nogrid"]
     proc = run("--network", str(run_dir), *common, "--outdir", str(tmp_path / "run"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "network-snapshot-000001.keras (the newest EMA snapshot of run" in proc.stdout
@@ -207,3 +220,118 @@ def test_run_directory_uses_its_newest_snapshot(tiny_network, tmp_path):
     (tmp_path / "empty_run" / "training_options.json").write_text("{}")
     proc = run("--network", str(tmp_path / "empty_run"), *common, "--outdir", str(tmp_path / "none"))
     assert proc.returncode == 2 and "has no network-snapshot-<kimg> yet" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_seeds_render_in_budgeted_batches(tiny_network, tmp_path):
+    common = ["--network", tiny_network, "--seeds", "0-23", "--class_index", "0", "--size", "64"]
+    proc = run(*common, "--image_memory_mb", "1", "--outdir", str(tmp_path / "small"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # A quarter of 1 MiB holds 21 images of 64x64x3: two batches; the grid would need more than 1 MiB.
+    assert "rendered 24 images of 64x64" in proc.stdout and "(2 batches)" in proc.stdout, proc.stdout
+    assert "grid would need" in proc.stdout and not (tmp_path / "small" / "tiny-grid-64x64.png").exists()
+    proc = run(*common, "--outdir", str(tmp_path / "whole"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(1 batch)" in proc.stdout
+    grid = _png(tmp_path / "whole" / "tiny-grid-64x64.png")
+    for seed in range(24):
+        name = f"tiny-seed{seed:04d}-64x64.png"
+        image = _png(tmp_path / "small" / name)
+        assert np.abs(image - _png(tmp_path / "whole" / name)).max() <= 1
+        r, q = divmod(seed, 5)
+        assert np.abs(grid[r * 64 : (r + 1) * 64, q * 64 : (q + 1) * 64] - image).max() <= 1
+
+
+# Runs many argument lists through the recipe's own parser and main in ONE fresh process (the import
+# of a backend costs seconds), with the address space limited: a regression that expands a huge seed
+# range or allocates for absurd sizes fails with MemoryError instead of swapping.
+DRIVER = r"""
+import contextlib, io, json, resource, sys
+sys.path.insert(0, sys.argv[1])
+sys.argv[0] = "generate.py"
+import generate
+import keras_creps  # noqa: F401 - imported before the limit is measured
+
+with open("/proc/self/status") as f:
+    vm = next(int(line.split()[1]) << 10 for line in f if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))
+results = []
+for args in json.loads(sys.stdin.read()):
+    generate.FLAGS.unparse_flags()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            generate.main(generate.parse_flags(["generate.py", *args]))
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        except BaseException as e:  # a traceback where one line was due
+            code = f"{type(e).__name__}: {e}"
+    results.append([code, err.getvalue()])
+print(json.dumps(results))
+"""
+
+HOSTILE = [
+    (["--trunc", "nan"], 2, "bad --trunc nan: must be a finite number"),
+    (["--trunc", "1e38"], 2, "bad --trunc 1e+38: must be in [-100, 100]"),
+    (["--zoom", "inf"], 2, "bad --zoom inf: must be a finite number"),
+    (["--zoom", "0"], 2, "bad --zoom 0.0: must be in"),
+    (["--zoom=-1"], 2, "bad --zoom -1.0: must be in"),
+    (["--zoom", "abc"], 2, "--zoom"),
+    (["--rotate", "nan"], 2, "bad --rotate nan: must be a finite number"),
+    (["--translate", "inf,0"], 2, "bad --translate 'inf,0': expected two finite numbers"),
+    (["--center", "nan,0.5"], 2, "bad --center 'nan,0.5': expected two finite numbers"),
+    (["--center", "0.5"], 2, "bad --center '0.5': expected two finite numbers"),
+    (["--center", "1e300,0.5"], 2, "bad --center '1e300,0.5': each number must be in"),
+    (["--center", "0.5,0.5", "--translate", "1,0"], 2, "either --center (row,col in image units) or its old form --translate"),
+    (["--class", "1", "--class_index", "1"], 2, "give --class_index or its old spelling"),
+    (["--seeds", "0-4294967295"], 2, "bad --seeds '0-4294967295': 4294967296 seeds, at most 100000 a run"),
+    (["--seeds", "4294967296"], 2, "seeds must be integers in [0, 2**32)"),
+    (["--seeds", "-5"], 2, "bad --seeds '-5'"),
+    (["--size", "0"], 2, "bad output size 0x0"),
+    (["--size=-3"], 2, "bad output size -3x-3"),
+    (["--width=-1"], 2, "bad output size -1x-1"),
+    (["--height", "1", "--width", "100000000"], 2, "output size 1x100000000 is absurd"),
+    (["--scales", "nan"], 2, "bad --scales value 'nan'"),
+    (["--scale", "inf"], 2, "bad --scales value 'inf'"),
+    (["--image_memory_mb", "0"], 2, "bad --image_memory_mb 0"),
+    (["--max_untiled_pixels", "0"], 2, "bad --max_untiled_pixels 0"),
+    (["--random_init_resolution", "6"], 2, "bad --random_init_resolution 6"),
+    (["--classes", "all", "--seeds", "0-49999"], 2, "50000 seeds x 3 classes = 150000 images, over the 100000"),
+    (["--rotate", "10", "--max_untiled_pixels", "10"], 2, "--rotate is not supported for tiled sizes"),
+    (["--video", "zoom", "--video_size", "4096", "--image_memory_mb", "64"], 2, "--video needs 3072 MiB"),
+]
+
+
+def test_hostile_input_one_line_no_output(tiny_network, tmp_path):
+    cases = []
+    for i, (args, _, _) in enumerate(HOSTILE):
+        class_args = [] if any(a.startswith("--class") for a in args) else ["--class_index", "0"]
+        cases.append(["--network", tiny_network, *class_args, *args, "--outdir", str(tmp_path / f"out{i}")])
+    env = dict(os.environ, KERAS_BACKEND=keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", DRIVER, os.path.dirname(SCRIPT)], input=json.dumps(cases),
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for i, ((args, code, message), (got_code, stderr)) in enumerate(zip(HOSTILE, results)):
+        lines = [line for line in stderr.strip().splitlines() if "deprecated" not in line]
+        assert got_code == code and len(lines) == 1 and message in lines[0], (args, got_code, stderr)
+        assert not (tmp_path / f"out{i}").exists(), args  # nothing written, not even the directory
+
+
+def test_unusable_outdir_is_one_line_exit_1(tiny_network, tmp_path):
+    (tmp_path / "a_file").write_text("not a directory")
+    for outdir, message in ((tmp_path / "a_file", "is an existing file, not a directory"),
+                            (tmp_path / "a_file" / "sub", "which is an existing file, not a directory")):
+        proc = run("--network", tiny_network, "--class_index", "0", "--outdir", str(outdir))
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1, proc.stderr[-2000:]
+        assert f"--outdir {str(outdir)!r} " in lines[0] and message in lines[0], lines
+    assert (tmp_path / "a_file").read_text() == "not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_outdir_is_one_line_exit_1(tiny_network, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    proc = run("--network", tiny_network, "--class_index", "0", "--outdir", str(locked / "out"))
+    assert proc.returncode == 1 and "is not writable" in proc.stderr.strip().splitlines()[-1]
