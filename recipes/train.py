@@ -288,6 +288,40 @@ def find_training_state(path):
     return state
 
 
+# Flags that describe this invocation, not the run: never taken from a resumed run's options.
+_NOT_INHERITED = frozenset({"resume", "resume_g", "resume_d", "resume_g_ema", "dry_run"})
+
+
+def inherit_run_options(opts):
+    """`opts` with every flag not given on the command line taken from the resumed run's options.
+
+    `--resume <run dir or state>` continues a run as it was started: the
+    `training_options.json` beside the state supplies the flags the command
+    line leaves out (`--cond`, `--cfg`, `--batch`, `--gamma`, ...), and
+    flags given explicitly win. Without such a file nothing changes.
+    """
+    from keras_creps.utils.run_dir import OPTIONS_FILE
+
+    folder = opts.resume if os.path.isdir(opts.resume) else os.path.dirname(os.path.abspath(opts.resume))
+    path = os.path.join(folder, OPTIONS_FILE)
+    if not os.path.isfile(path):
+        return opts
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f).get("options", {})
+        if not isinstance(saved, dict):
+            raise ValueError("its 'options' is not an object")
+    except (OSError, ValueError, AttributeError) as error:
+        raise InputError(f"bad --resume={opts.resume!r}: {path} is unreadable ({_one_line(error)})") from None
+    taken = {name: saved[name] for name in OPTION_NAMES
+             if name in saved and name not in opts.given and name not in _NOT_INHERITED
+             and saved[name] != getattr(opts, name)}
+    if taken:
+        print(f"train.py: options of the resumed run ({path}), unless given on the command line: "
+              + " ".join(f"--{name}={value}" for name, value in sorted(taken.items())))
+    return types.SimpleNamespace(**{**vars(opts), **taken})
+
+
 def _remove_stale_temporaries(folder):
     """Clears what interrupted writes left in a run directory (not in other folders, nor while in use)."""
     from keras_creps.utils import run_dir
@@ -674,6 +708,8 @@ def train(opts=None):
     non-finite.
     """
     opts = opts if opts is not None else read_options()
+    if opts.resume:
+        opts = inherit_run_options(opts)
     _check_flags(opts)
     import keras
 

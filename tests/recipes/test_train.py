@@ -323,3 +323,19 @@ def test_unusable_outdir_is_one_line(data, tmp_path, capsys):
         locked.mkdir(mode=0o500)
         line = bad_flag_line(args(data, locked / "runs"), capsys, code=1)
         assert "is not writable" in line
+
+
+def test_resume_takes_the_runs_options_unless_given(runs, data, tmp_path, capsys):
+    # Resuming with no other flag continues the run as it was started; flags given explicitly win.
+    folder = tmp_path / "00003-started"
+    folder.mkdir()
+    for name in ("training-state-000000.016.keras", "training-state-000000.016.json", "training_options.json"):
+        shutil.copy(os.path.join(runs[0], name), folder)
+    capsys.readouterr()
+    assert train.run(["train.py", "--resume", str(folder), "--dry_run", "--gamma", "0.5"]) is None
+    out = capsys.readouterr().out
+    inherited = next(line for line in out.splitlines() if line.startswith("train.py: options of the resumed run"))
+    for flag in ("--cfg=tiny", "--batch=4", "--cbase=128", f"--data={data}"):
+        assert flag in inherited
+    assert "--gamma" not in inherited and "--resume" not in inherited
+    assert '"start_step": 4' in out and '"gamma": 0.5' in out and '"batch": 4' in out
