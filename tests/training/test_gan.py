@@ -195,6 +195,11 @@ class TestConfiguration(TestCase):
         assert isinstance(gan.discriminator_optimizer, keras.optimizers.SGD)
         g_vars = {id(v) for v in gan.generator_optimizer._trainable_variables}
         assert g_vars == {id(v) for v in gan.generator.trainable_variables}
+        assert [id(v) for v in gan.optimizer.network_variables("generator")] == [
+            id(v) for v in gan.generator_optimizer._trainable_variables
+        ]
+        d_vars = gan.optimizer.network_variables("discriminator")
+        assert {id(v) for v in d_vars} == {id(v) for v in gan.discriminator.trainable_variables}
 
     @pytest.mark.parametrize(
         "kwargs, match",

@@ -25,7 +25,8 @@ from keras_creps import CREPSGAN
 from keras_creps import CREPSGenerator
 from keras_creps.augment import AdaptiveAugment
 from keras_creps.augment import AugmentPipeline
-from keras_creps.training import gan as gan_module
+from keras_creps.models.creps_generator import native_coords
+from keras_creps.training import random_streams
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "recipes"))
@@ -139,8 +140,9 @@ def phase_runs(gans):
     from the initial networks.
     """
     plain, gan, initial = gans
-    z = keras.random.normal((BATCH, 32), seed=gan._seed("g_main"))
-    fakes = gan.generator.synthesis(gan.generator.mapping(z, None), gan._grid, gan._grid)
+    z = keras.random.normal((BATCH, 32), seed=gan.random_streams.seed("g_main", gan.step))
+    grid = native_coords(R)
+    fakes = gan.generator.synthesis(gan.generator.mapping(z, None), grid, grid)
     expected = {
         "g_loss_negated": value(ops.mean(ops.softplus(-gan.discriminator(-fakes)))),
         "const_logit": value(gan.discriminator(ops.full((BATCH, R, R, 3), 0.25))),
@@ -186,10 +188,10 @@ class TestAugmentedPhases(TestCase):
 
     def test_each_augmentation_has_its_own_seed_stream(self):
         # New streams come last: the draws of runs without augmentation do not change.
-        streams = gan_module._STREAMS
+        streams = random_streams.STREAMS
         assert streams[:8] == ("g_main", "g_reg", "g_reg_noise", "d_main", "mixing", "labels", "mixing_z", "mixing_p")
         assert set(streams[8:]) == {"augment_g_main", "augment_d_fake", "augment_d_real", "augment_d_reg"}
-        assert len(set(streams)) == len(streams) <= gan_module._STREAMS_PER_STEP
+        assert len(set(streams)) == len(streams) <= random_streams.STREAMS_PER_STEP
 
     def test_generator_gradients_pass_through_the_augmentation(self, phase_runs):
         logs, before, after, expected = phase_runs

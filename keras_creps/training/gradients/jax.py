@@ -10,22 +10,12 @@ it lives in one of those four lists (see `CREPSGAN` and `GANOptimizer`).
 """
 
 import jax
-from keras.src.backend.common.stateless_scope import StatelessScope
-from keras.src.backend.common.stateless_scope import get_stateless_scope
+import keras
 
 from keras_creps.training.gradients.single_device import assign  # noqa: F401
 from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
 from keras_creps.training.gradients.single_device import replica_mean  # noqa: F401
 from keras_creps.training.gradients.single_device import replica_slice  # noqa: F401
-
-
-def _current(variable):
-    scope = get_stateless_scope()
-    if scope is not None:
-        value = scope.get_current_value(variable)
-        if value is not None:
-            return value
-    return variable.value
 
 
 def input_gradient(fn, x):
@@ -42,17 +32,18 @@ def value_and_grad(fn, variables, state_variables):
     """
     ids = {id(v) for v in variables}
     others = [v for v in state_variables if id(v) not in ids]
-    other_values = [_current(v) for v in others]
+    # `Variable.value` is the value in the enclosing StatelessScope.
+    other_values = [v.value for v in others]
 
     def loss_fn(values):
         mapping = list(zip(variables, values)) + list(zip(others, other_values))
-        with StatelessScope(state_mapping=mapping) as scope:
+        with keras.StatelessScope(state_mapping=mapping) as scope:
             loss, aux = fn()
             updates = [scope.get_current_value(v) for v in others]
         return loss, (aux, updates)
 
     (loss, (aux, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        [_current(v) for v in variables]
+        [v.value for v in variables]
     )
     for variable, old, new in zip(others, other_values, updates):
         if new is not old:
@@ -70,7 +61,7 @@ def train_step(gan, state, data):
     mapping = []
     for variables, values in zip(groups, state):  # trainable, non-trainable, optimizer, metrics
         mapping.extend(zip(variables, values))
-    with StatelessScope(state_mapping=mapping) as scope:
+    with keras.StatelessScope(state_mapping=mapping) as scope:
         logs = gan.generic_train_step(data)
         new_state = tuple(
             [scope.get_current_value(v) for v in variables] for variables in groups

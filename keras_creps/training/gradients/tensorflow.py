@@ -82,6 +82,8 @@ def value_and_grad(fn, variables, state_variables=None):
 def _multi_worker():
     """Whether the step runs under a MultiWorkerMirroredStrategy with several workers."""
     strategy = tf.distribute.get_strategy()
+    # TensorFlow's private `_in_multi_worker_mode` (more than one worker):
+    # the strategy has no public query for it.
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
         strategy.extended._in_multi_worker_mode()
     )
