@@ -541,7 +541,6 @@ def render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi,
     from keras_creps.rendering import render_large_image
     from keras_creps.rendering.seed_batches import class_labels
     from keras_creps.rendering.seed_batches import seed_latents
-    from keras_creps.utils.files import atomic_write
 
     (height, width), name = size, f"{size[0]}x{size[1]}"
     ext = tiled_extension(height, width, generator.img_channels, outputs)
@@ -550,10 +549,10 @@ def render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi,
     for klass in [None] if classes is None else classes:
         for seed in seeds:
             path = os.path.join(outputs.outdir, image_name(outputs.label, klass if class_grid else None, seed, name))
-            with atomic_write(path + ext) as tmp:
-                render_large_image(generator, seed_latents([seed], generator.z_dim), tmp, height, width,
-                                   c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
-                                   truncation_psi=truncation_psi, tile=outputs.tile)
+            # render_large_image writes under a temporary name and renames when complete.
+            render_large_image(generator, seed_latents([seed], generator.z_dim), path + ext, height, width,
+                               c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
+                               truncation_psi=truncation_psi, tile=outputs.tile)
             print(f"wrote {path + ext}")
 
 

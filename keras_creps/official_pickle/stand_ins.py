@@ -16,7 +16,7 @@ from keras_creps.official_pickle.limits import _MAX_DIMS
 from keras_creps.official_pickle.limits import _MAX_GLOBAL_NAME
 from keras_creps.official_pickle.limits import _MAX_VIEW_ELEMENTS
 from keras_creps.official_pickle.summary import _clip
-from keras_creps.official_pickle.summary import _short
+from keras_creps.official_pickle.summary import short_repr
 from keras_creps.official_pickle.torch_format import _NUMPY_CODES
 from keras_creps.official_pickle.torch_format import _STORAGE_DTYPES
 
@@ -60,7 +60,7 @@ class _PersistentObject(_Sealed):
         if not isinstance(meta, dict):
             raise OfficialPickleError(f"persistent object meta must be a dict. Received: {type(meta).__name__}")
         if meta.get("type") != "class":
-            raise OfficialPickleError(f"unsupported persistent object type {_short(meta.get('type'))} (only 'class')")
+            raise OfficialPickleError(f"unsupported persistent object type {short_repr(meta.get('type'))} (only 'class')")
         class_name, source, state = meta.get("class_name"), meta.get("module_src"), meta.get("state")
         if not isinstance(class_name, str) or not isinstance(source, str):
             raise OfficialPickleError("persistent object meta needs string 'class_name' and 'module_src'")
@@ -138,15 +138,15 @@ class _NumpyDtype:
 
     def __init__(self, code, align=False, copy=False):
         if not isinstance(code, str) or code not in _NUMPY_CODES:
-            raise UnsafePickleError(f"refusing NumPy dtype {_short(code)}: only plain numeric dtypes are supported")
+            raise UnsafePickleError(f"refusing NumPy dtype {short_repr(code)}: only plain numeric dtypes are supported")
         self.code = code
         self.byteorder = "="
 
     def __setstate__(self, state):
         if not isinstance(state, tuple) or len(state) < 2 or any(v is not None for v in state[2:5]):
-            raise OfficialPickleError(f"unsupported NumPy dtype state {_short(state)}")
+            raise OfficialPickleError(f"unsupported NumPy dtype state {short_repr(state)}")
         if not isinstance(state[1], str) or state[1] not in ("<", ">", "=", "|"):
-            raise OfficialPickleError(f"unsupported NumPy byte order {_short(state[1])}")
+            raise OfficialPickleError(f"unsupported NumPy byte order {short_repr(state[1])}")
         self.byteorder = state[1]
 
     def numpy(self):
@@ -191,7 +191,7 @@ def _int_tuple(value, what):
         or not all(type(v) is int and 0 <= v < 1 << 63 for v in value)
     ):
         raise OfficialPickleError(
-            f"{what} must be a tuple of at most {_MAX_DIMS} non-negative 64-bit integers. Received: {_short(value)}"
+            f"{what} must be a tuple of at most {_MAX_DIMS} non-negative 64-bit integers. Received: {short_repr(value)}"
         )
     return tuple(value)
 
@@ -202,7 +202,7 @@ def _int_tuple(value, what):
 def _strided_copy(storage, offset, size, stride, budget):
     """Copies the view `(offset, size, stride)` (in elements) out of `storage`."""
     if type(offset) is not int or not 0 <= offset < 1 << 63:
-        raise OfficialPickleError(f"bad tensor storage offset {_short(offset)}")
+        raise OfficialPickleError(f"bad tensor storage offset {short_repr(offset)}")
     size = _int_tuple(size, "tensor size")
     stride = _int_tuple(stride, "tensor stride")
     if len(size) != len(stride):

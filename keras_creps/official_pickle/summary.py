@@ -127,14 +127,12 @@ def short_repr(value, limit=_MESSAGE_CHARS):
     return _Summary(limit, max_nodes=64, max_depth=3, max_items=8).render(value)
 
 
-_short = short_repr
-
 
 def _clip(text, limit=_MESSAGE_CHARS):
     """`text` itself if short and printable, else a cut-down repr (one line)."""
     if isinstance(text, str) and len(text) <= limit and text.isprintable():
         return text
-    return _short(text, limit)
+    return short_repr(text, limit)
 
 
 def _is_network(value):

@@ -25,7 +25,7 @@ from keras_creps.official_pickle.stand_ins import _check_global_name
 from keras_creps.official_pickle.stand_ins import _check_hooks
 from keras_creps.official_pickle.stand_ins import _strided_copy
 from keras_creps.official_pickle.summary import _clip
-from keras_creps.official_pickle.summary import _short
+from keras_creps.official_pickle.summary import short_repr
 from keras_creps.official_pickle.torch_format import _IDENTIFIER
 from keras_creps.official_pickle.torch_format import _PY2_MODULES
 from keras_creps.official_pickle.torch_format import _STORAGE_DTYPES
@@ -51,7 +51,7 @@ class _NothingUnpickler(pickle.Unpickler):
         )
 
     def persistent_load(self, pid):
-        raise UnsafePickleError(f"refusing persistent id {_short(pid)} in {self._source}")
+        raise UnsafePickleError(f"refusing persistent id {short_repr(pid)} in {self._source}")
 
 
 class _StorageUnpickler(_NothingUnpickler):
@@ -68,10 +68,10 @@ class _StorageUnpickler(_NothingUnpickler):
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] in ("storage", b"storage")):
-            raise UnsafePickleError(f"refusing persistent id {_short(pid)} in a storage of {self._source}")
+            raise UnsafePickleError(f"refusing persistent id {short_repr(pid)} in a storage of {self._source}")
         _, storage_type, key, _location, numel, view = pid
         if not isinstance(storage_type, _StorageType) or type(numel) is not int or not 0 <= numel < 1 << 63:
-            raise OfficialPickleError(f"bad storage id {_short(pid)} in {self._source}")
+            raise OfficialPickleError(f"bad storage id {short_repr(pid)} in {self._source}")
         self._budget.hash_value(key)
         root = self.storages.get(key)
         if root is None:
@@ -85,7 +85,7 @@ class _StorageUnpickler(_NothingUnpickler):
 class _StorageView(_Sealed):
     def __init__(self, root, offset, numel):
         if type(offset) is not int or type(numel) is not int or offset < 0 or numel < 0:
-            raise OfficialPickleError(f"bad storage view ({_short(offset)}, {_short(numel)})")
+            raise OfficialPickleError(f"bad storage view ({short_repr(offset)}, {short_repr(numel)})")
         self.root, self.offset, self.numel = root, offset, numel
 
     def resolve(self):
@@ -125,7 +125,7 @@ def _decode_storage_stream(data, source, budget):
         ) from None
     if type(magic) is not int or magic != _TORCH_MAGIC_NUMBER or version != _TORCH_PROTOCOL_VERSION:
         raise OfficialPickleError(
-            f"a storage in {source} has magic number {_short(magic)} / version {_short(version)}, not torch's"
+            f"a storage in {source} has magic number {short_repr(magic)} / version {short_repr(version)}, not torch's"
         )
     little_endian = not isinstance(sys_info, dict) or sys_info.get("little_endian", True)
     unpickler = _StorageUnpickler(stream, source, budget)
@@ -135,8 +135,8 @@ def _decode_storage_stream(data, source, budget):
         budget.hash_items(keys)
     if not isinstance(keys, list) or len(set(keys)) != len(keys) or set(keys) != set(unpickler.storages):
         raise OfficialPickleError(
-            f"a storage in {source} lists storages {_short(keys)}, "
-            f"but its pickle uses {_short(list(unpickler.storages))}"
+            f"a storage in {source} lists storages {short_repr(keys)}, "
+            f"but its pickle uses {short_repr(list(unpickler.storages))}"
         )
     for key in keys:
         storage = unpickler.storages[key]
@@ -209,7 +209,7 @@ class _OfficialUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         raise UnsafePickleError(
-            f"refusing persistent id {_short(pid)} in {self._source}: official network pickles have none"
+            f"refusing persistent id {short_repr(pid)} in {self._source}: official network pickles have none"
         )
 
     @staticmethod
@@ -275,7 +275,7 @@ class _OfficialUnpickler(pickle.Unpickler):
 
     def _latin1_encode(self, text, encoding="latin1"):
         if not isinstance(text, str) or not isinstance(encoding, str) or encoding not in ("latin1", "latin-1"):
-            raise UnsafePickleError(f"refusing _codecs.encode({type(text).__name__}, {_short(encoding)})")
+            raise UnsafePickleError(f"refusing _codecs.encode({type(text).__name__}, {short_repr(encoding)})")
         self._budget.charge(len(text))  # array data, rebuilt from a memoized str each time
         return text.encode("latin1")
 
