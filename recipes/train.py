@@ -256,6 +256,11 @@ def _one_line(error):
 # --------------------------------------------------------------------------- resuming
 
 
+def resume_folder(path):
+    """The run directory `--resume=path` names: the path itself, or the folder of a state file."""
+    return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+
+
 def find_training_state(path):
     """The training state `--resume=path` names: the file itself, or the newest intact one of a run directory.
 
@@ -266,7 +271,7 @@ def find_training_state(path):
     from keras_creps.utils.keras_archive import check_keras_archive
     from keras_creps.utils.run_dir import newest_intact_training_state
 
-    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    folder = resume_folder(path)
     _remove_stale_temporaries(folder)
     if not os.path.isdir(path):
         if not path.endswith(".keras"):
@@ -302,7 +307,7 @@ def inherit_run_options(opts):
     """
     from keras_creps.utils.run_dir import OPTIONS_FILE
 
-    folder = opts.resume if os.path.isdir(opts.resume) else os.path.dirname(os.path.abspath(opts.resume))
+    folder = resume_folder(opts.resume)
     path = os.path.join(folder, OPTIONS_FILE)
     if not os.path.isfile(path):
         return opts
