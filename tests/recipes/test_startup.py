@@ -69,17 +69,17 @@ def test_a_recipe_starts_quietly_and_verbosity_brings_the_lines_back(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
     def stderr(*flags):
-        # The tool loads TensorFlow, then finds no source: one usage line.
+        # The tool loads TensorFlow, then finds no source: one line, exit 1 (an unusable data path).
         argv = [sys.executable, script, "--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "x.zip")]
         proc = subprocess.run([*argv, *flags], capture_output=True, text=True, env=env, timeout=300)
-        assert proc.returncode == 2, proc.stderr
+        assert proc.returncode == 1, proc.stderr
         return proc.stderr
 
-    usage = f"dataset_tool.py: dataset source {str(tmp_path / 'missing')!r} does not exist\n"
-    assert stderr() == usage
+    message = f"dataset_tool.py: dataset source {str(tmp_path / 'missing')!r} does not exist\n"
+    assert stderr() == message
     loud = stderr("--verbosity", "1")
-    assert loud.endswith(usage)
-    noise = loud[: -len(usage)]
+    assert loud.endswith(message)
+    noise = loud[: -len(message)]
     if not noise:
         pytest.skip("this TensorFlow build prints nothing at start-up: nothing to bring back")
     assert any(_startup.is_startup_noise(line) for line in noise.splitlines()), noise
