@@ -33,7 +33,6 @@ Usage:
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -84,11 +83,19 @@ def config_of(spec):
 
 
 def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+    """This process's resident memory now, in MiB (NaN where it cannot be read)."""
+    from keras_creps.utils.memory import current_rss_bytes
+
+    rss = current_rss_bytes()
+    return float("nan") if rss is None else rss / 2.0**20
+
+
+def peak_rss_mb():
+    """This process's peak resident memory, in MiB (its own, not a parent's: see `peak_rss_bytes`)."""
+    from keras_creps.utils.memory import peak_rss_bytes
+
+    peak = peak_rss_bytes()
+    return float("nan") if peak is None else peak / 2.0**20
 
 
 def set_threads(backend, threads):
@@ -153,7 +160,7 @@ def run_train_child(name):
         "g_iterations": int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations)),
         "d_iterations": int(keras.ops.convert_to_numpy(gan.discriminator_optimizer.iterations)),
         "rss_after_import_mb": rss_import,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 
@@ -197,7 +204,7 @@ def run_child(name):
         "output_shape": list(images.shape), "finite": bool(np.isfinite(images).all()),
         "warmup_s": warm, "times_s": times, "too_slow": too_slow,
         "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 

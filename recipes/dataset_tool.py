@@ -7,7 +7,8 @@ official CREPS / StyleGAN training code too). Images are written as PNG named
 Unusable files are skipped and listed at the end, each with its reason. Files
 are judged before they are decoded: only regular files are opened (a FIFO or
 device named `*.png` is skipped), and declared sizes and image headers must
-fit the limits of `keras_creps.data.limits` for the target `--resolution`.
+fit the limits of `keras_creps.data.limits` for the target `--resolution`
+(`--max_side`, `--max_pixels` and `--max_files` raise or lower them).
 A bad flag value ends with exit code 2, unusable data or paths with 1, each
 with one line on stderr.
 
@@ -15,6 +16,7 @@ Examples:
     python recipes/dataset_tool.py --source raw_faces/ --dest faces64.zip --resolution 64
     python recipes/dataset_tool.py --source faces64.zip --dest faces64_tfrecords/ --shard_size 4096
     python recipes/dataset_tool.py --source by_class/ --dest classes.zip --labels folders --resolution 32
+    python recipes/dataset_tool.py --source panoramas/ --dest pano256.zip --resolution 256 --max_side 40000
 """
 
 import sys
@@ -35,6 +37,11 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_enum("channels", "auto", ["auto", "1", "3"], "Output channels; auto: 1 if every image is grayscale.")
 flags.DEFINE_string("background", "white", "Colour under transparent pixels (a Pillow colour name or #rrggbb).")
+flags.DEFINE_integer("max_side", None, "Refuse source images wider or taller than this before decoding them "
+                     "(default: 16384, or 4x --resolution if larger).")
+flags.DEFINE_integer("max_pixels", None, "Refuse source images with more pixels than this before decoding them "
+                     "(default: 2**26, or 16x --resolution^2 if larger).")
+flags.DEFINE_integer("max_files", None, "Refuse a source listing more files than this (default: 2**21).")
 flags.DEFINE_integer("compress_level", 0, "PNG compression level 0-9 (0: fastest to decode, as the official tool).")
 
 
@@ -60,6 +67,9 @@ def check_flags(argv):
         if FLAGS.max_images is not None:
             positive_int("--max_images", FLAGS.max_images)
         positive_int("--shard_size", FLAGS.shard_size)
+        for name in ("max_side", "max_pixels", "max_files"):
+            if FLAGS[name].value is not None:
+                positive_int(f"--{name}", FLAGS[name].value)
         if not 0 <= FLAGS.compress_level <= 9:
             raise ValueError(f"`--compress_level` must be in 0..9. Received: --compress_level={FLAGS.compress_level}")
     except ValueError as e:
@@ -75,7 +85,11 @@ def check_flags(argv):
 def main(argv):
     quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
     check_flags(argv)
+    from keras_creps.data import ImageLimits
     from keras_creps.data.writer import write_dataset
+
+    limits = ImageLimits.for_resolution(FLAGS.resolution, max_side=FLAGS.max_side, max_pixels=FLAGS.max_pixels,
+                                        max_files=FLAGS.max_files)
 
     try:
         result = write_dataset(
@@ -88,6 +102,7 @@ def main(argv):
             labels=FLAGS.labels,
             background=FLAGS.background,
             compress_level=FLAGS.compress_level,
+            limits=limits,
         )
     except ValueError as e:  # the flags are checked: what is left is about the data or the paths
         fail(str(e).replace("\n", " | "), 1)

@@ -32,6 +32,11 @@ METADATA_BYTES = 16 * MIB
 MAX_COMPRESSION_RATIO = 1100
 RATIO_CHECKED_ABOVE_BYTES = MIB
 
+# Files listed in one source. Python's `zipfile` keeps a ZipInfo per member
+# (about 0.4 KB each), so 2**21 members cost under 1 GB before any image is
+# read; a larger dataset belongs in TFRecord shards.
+DEFAULT_MAX_FILES = 1 << 21
+
 # dataset.json: 64 MiB holds over a million labels.
 MAX_LABELS_FILE_BYTES = 64 * MIB
 
@@ -53,6 +58,8 @@ class ImageLimits:
             file, the ZIP directory for a member).
         max_compression_ratio: int. Largest declared size / stored size of a
             ZIP member above 1 MiB.
+        max_files: int. Most files listed in one folder or ZIP (the ZIP's
+            count is read from its end record, before its directory).
 
     Example:
     ```python
@@ -65,20 +72,28 @@ class ImageLimits:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = BYTES_PER_PIXEL * DEFAULT_MAX_PIXELS + METADATA_BYTES
     max_compression_ratio: int = MAX_COMPRESSION_RATIO
+    max_files: int = DEFAULT_MAX_FILES
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
             positive_int(field.name, getattr(self, field.name))
 
     @classmethod
-    def for_resolution(cls, resolution=None):
-        """The limits for a dataset of `resolution`^2 images (None: the defaults)."""
-        if resolution is None:
-            return cls()
-        resolution = power_of_two("resolution", resolution)
-        side = max(DEFAULT_MAX_SIDE, 4 * resolution)
-        pixels = max(DEFAULT_MAX_PIXELS, 16 * resolution * resolution)
-        return cls(side, pixels, BYTES_PER_PIXEL * pixels + METADATA_BYTES)
+    def for_resolution(cls, resolution=None, *, max_side=None, max_pixels=None, max_files=None):
+        """The limits for a dataset of `resolution`^2 images (None: the defaults).
+
+        `max_side`, `max_pixels` and `max_files` replace the derived values
+        (the file size limit follows the pixels).
+        """
+        side, pixels = DEFAULT_MAX_SIDE, DEFAULT_MAX_PIXELS
+        if resolution is not None:
+            resolution = power_of_two("resolution", resolution)
+            side = max(side, 4 * resolution)
+            pixels = max(pixels, 16 * resolution * resolution)
+        side = side if max_side is None else positive_int("max_side", max_side)
+        pixels = pixels if max_pixels is None else positive_int("max_pixels", max_pixels)
+        files = DEFAULT_MAX_FILES if max_files is None else positive_int("max_files", max_files)
+        return cls(side, pixels, BYTES_PER_PIXEL * pixels + METADATA_BYTES, max_files=files)
 
     def file_problem(self, size, stored_size=None):
         """Why a file of `size` bytes (`stored_size` compressed in a ZIP) is refused, or None."""

@@ -175,11 +175,12 @@ def write_dataset(
     resolution, background = _check_arguments(source, dest, resolution, channels, max_images, shard_size,
                                                labels, background, compress_level)
     check_destination(dest)
-    files = open_image_files(source)
+    limits = limits or ImageLimits.for_resolution(resolution)
+    files = open_image_files(source, limits)
     if not files.names:
         raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {source!r}")
     label_kind, table, c_dim, class_names = _source_labels(files, labels) or (None, None, 0, None)
-    headers = read_all_headers(files, files.names, limits or ImageLimits.for_resolution(resolution), formats=None)
+    headers = read_all_headers(files, files.names, limits, formats=None)
     channels, size = _target(headers, channels, resolution, source)
 
     report = BadFileReport(source)

@@ -16,21 +16,38 @@ GIB = float(1 << 30)
 def peak_rss_bytes():
     """The largest resident set size this process has had, in bytes, or None.
 
-    Never below `current_rss_bytes()`: the kernel's peak can lag behind.
+    Read from `/proc/self/status` (`VmHWM`) where it exists: `getrusage`'s
+    `ru_maxrss` survives `exec`, so a process started by a large one (a
+    recipe run from a test, a notebook kernel) would report its parent's
+    peak. Elsewhere `ru_maxrss`. Never below `current_rss_bytes()`.
 
     Example:
     ```python
     print(f"peak {peak_rss_bytes() / GIB:.2f} GiB")
     ```
     """
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports kibibytes, macOS bytes.
-    peak = int(peak) if sys.platform == "darwin" else int(peak) * 1024
+    peak = _status_bytes("VmHWM:")
+    if peak is None:
+        try:
+            import resource
+        except ImportError:
+            return None
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Linux reports kibibytes, macOS bytes.
+        peak = int(peak) if sys.platform == "darwin" else int(peak) * 1024
     return max(peak, current_rss_bytes() or 0)
+
+
+def _status_bytes(key):
+    """A `kB` field of `/proc/self/status` (e.g. `"VmHWM:"`) in bytes, or None."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def current_rss_bytes():

@@ -124,7 +124,8 @@ def save_to_preset(model, preset_dir, metadata=None):
     which then replaces it, so readers never see a half-written preset. An
     existing preset at `preset_dir` is replaced (files in it other than the
     four preset files are kept); an existing non-empty directory that is not
-    a preset is refused.
+    a preset is refused. The network loads trainable whatever
+    `model.trainable` was (an EMA generator is saved for fine-tuning too).
 
     Args:
         model: a Keras model with `get_config` (e.g. `CREPSGenerator`,
@@ -156,6 +157,9 @@ def save_to_preset(model, preset_dir, metadata=None):
     metadata = _metadata(model, metadata)
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)  # presets hold networks, not training state
+    # A preset is a starting point: an EMA generator (trainable=False while it
+    # trains) must load trainable, or fine-tuning it would update nothing.
+    config.get("config", {}).pop("trainable", None)
 
     preset_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = preset_dir.parent / f".{preset_dir.name}.{uuid.uuid4().hex}.tmp"

@@ -8,6 +8,7 @@ or hanging.
 import json
 import os
 import stat
+import struct
 import zipfile
 
 import numpy as np
@@ -18,13 +19,15 @@ from hostile_files import GIB, TIME_LIMIT, last_json, make_fifo, run_limited, wr
 
 from keras_creps.data import ImageLimits, load_images, make_dataset, tfrecord_format
 from keras_creps.data.sources import open_source
+from keras_creps.data.sources.stylegan_zip import declared_member_count
 from keras_creps.data.writer import write_dataset
 
 # Runs make_dataset (as training does) and write_dataset (as dataset_tool.py does) on `source`;
 # prints what each reported and the peak resident memory.
 BOTH_READERS = """
-import resource, time
+import time
 from keras_creps.data import make_dataset
+from keras_creps.utils.memory import peak_rss_bytes
 from keras_creps.data.writer import write_dataset
 source, dest, resolution = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.time()
@@ -33,7 +36,7 @@ count = sum(1 for _ in dataset)
 written = write_dataset(source, dest, resolution=resolution)
 print(json.dumps({"pipeline": dict(info.report.bad_files), "count": count,
                   "tool": dict(written["report"].bad_files), "written": written["num_images"],
-                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "peak": peak_rss_bytes(),  # this child's own peak (ru_maxrss would include the pytest parent's)
                   "seconds": time.time() - start}))
 """
 
@@ -217,3 +220,38 @@ def test_forged_tfrecord_image_is_dropped_before_decoding(tiny):
     size = tfrecord_format.png_size(png_bytes(random_images(1, size=16)[0]))
     np.testing.assert_array_equal(size, [16, 16])
     np.testing.assert_array_equal(tfrecord_format.png_size(b"not a png"), [-1, -1])
+
+
+def _forged_zip64_end(count):
+    """A file that is only a ZIP's end records, its zip64 record declaring `count` members."""
+    end64 = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, 0, 0)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, 0, 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return end64 + locator + end
+
+
+def test_member_count_is_checked_before_the_zip_directory_is_read(tmp_path):
+    forged = tmp_path / "many.zip"
+    forged.write_bytes(_forged_zip64_end(3_000_000))
+    assert declared_member_count(forged) == 3_000_000
+    for build in (lambda: make_dataset(str(forged), batch_size=1),
+                  lambda: write_dataset(str(forged), str(tmp_path / "out.zip"))):
+        with pytest.raises(ValueError, match="declares 3000000 members, more than the limit of 2097152"):
+            build()
+    real = write_zip(tmp_path / "five.zip", [f"{i}.png" for i in range(5)], random_images(5, seed=9))
+    assert declared_member_count(real) == 5
+    few = ImageLimits.for_resolution(None, max_files=4)
+    with pytest.raises(ValueError, match="declares 5 members, more than the limit of 4"):
+        make_dataset(real, batch_size=1, limits=few)
+    folder = write_folder(tmp_path / "raw", [f"{i}.png" for i in range(5)], random_images(5, seed=9))
+    with pytest.raises(ValueError, match="holds more than 4 files"):
+        write_dataset(folder, str(tmp_path / "out.zip"), limits=few)
+    assert not os.path.exists(tmp_path / "out.zip")
+
+
+def test_limits_can_be_set_beside_the_resolution():
+    limits = ImageLimits.for_resolution(64, max_side=40000, max_files=10)
+    assert (limits.max_side, limits.max_pixels, limits.max_files) == (40000, 1 << 26, 10)
+    assert ImageLimits.for_resolution(None, max_pixels=100).max_file_bytes == 800 + (16 << 20)
+    with pytest.raises(ValueError, match="max_files=0"):
+        ImageLimits.for_resolution(None, max_files=0)

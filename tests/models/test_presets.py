@@ -92,6 +92,17 @@ class TestRoundTrip(TestCase):
         assert_same_weights(restored, generator)
         np.testing.assert_array_equal(render(restored), render(generator))
 
+    def test_an_ema_generator_loads_trainable(self, tmp_path):
+        # The shipped preset is an EMA generator, which is not trainable while
+        # it trains; a preset loads trainable, so fine-tuning updates it.
+        generator = tiny_generator()
+        count = len(generator.trainable_variables)
+        generator.trainable = False
+        generator.save_to_preset(tmp_path / "g")
+        restored = CREPSGenerator.from_preset(tmp_path / "g")
+        assert restored.trainable and len(restored.trainable_variables) == count > 0
+        assert_same_weights(restored, generator)
+
     def test_discriminator_bitwise(self, tmp_path):
         keras.utils.set_random_seed(3)
         discriminator = CREPSDiscriminator(**TINY_D)

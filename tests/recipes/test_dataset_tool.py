@@ -173,3 +173,17 @@ def test_bad_arguments(tmp_path):
         with pytest.raises(ValueError, match=message):
             write_dataset(str(src), str(tmp_path / dest), **kwargs)
     assert sorted(os.listdir(tmp_path)) == ["busy", "raw", "square"]  # nothing half-written
+
+
+@tool_runs
+def test_limit_flags(tmp_path):
+    source = tmp_path / "raw"
+    make_source(source)  # 8 files, images of 12x16
+    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--resolution", "8", "--max_side", "15")
+    assert proc.returncode == 1, proc.stderr[-1000:]
+    assert "too large: 16x12 pixels, the limit is a side of 15" in proc.stderr
+    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--resolution", "8", "--max_files", "7")
+    assert proc.returncode == 1 and "holds more than 7 files" in proc.stderr.strip().splitlines()[-1]
+    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--max_pixels", "0")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("--max_pixels=0")
+    assert sorted(os.listdir(tmp_path)) == ["raw"]

@@ -11,6 +11,7 @@ directory does not exist the run is skipped.
 import base64
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_notebook_runs(tmp_path, monkeypatch):
     text = _text(notebook)
     assert f"Python: {sys.executable}" in text
     assert f"backend {backend}" in text
+    tuned = re.search(r"fine-tuning updated (\d+) generator variables, the largest change (\S+)", text)
+    assert tuned and int(tuned.group(1)) > 0 and float(tuned.group(2)) > 0, "fine-tuning left the generator as it was"
     images = _images(notebook)
     assert sum(mime == "image/png" for mime, _ in images) >= 8
     assert any(mime == "image/gif" and data.startswith(b"GIF8") for mime, data in images)

@@ -19,13 +19,14 @@ from keras_creps.utils.arguments import power_of_two
 __all__ = ["FileSource", "open_image_files"]
 
 
-def open_image_files(path):
-    """A `FolderFiles` for a directory, a `ZipFiles` for a `.zip` file."""
+def open_image_files(path, limits=None):
+    """A `FolderFiles` for a directory, a `ZipFiles` for a `.zip` file, listing at most `limits.max_files`."""
     path = os.fspath(path)
+    max_files = (limits or ImageLimits()).max_files
     if os.path.isdir(path):
-        return FolderFiles(path)
+        return FolderFiles(path, max_files)
     if os.path.isfile(path) and path.lower().endswith(".zip"):
-        return ZipFiles(path)
+        return ZipFiles(path, max_files)
     if not os.path.exists(path):
         raise ValueError(f"dataset source {path!r} does not exist")
     raise ValueError(f"dataset source {path!r} is neither a directory nor a .zip file")
@@ -79,7 +80,8 @@ class FileSource(Source):
     """
 
     def __init__(self, source, *, resolution, channels, use_labels, max_images, seed, limits=None):
-        files = open_image_files(source)
+        limits = limits or ImageLimits.for_resolution(resolution)
+        files = open_image_files(source, limits)
         self.kind = files.kind
         self.files = files
         labels = parse_labels(files.read_labels_file(), f"dataset.json in {source!r}")
@@ -89,7 +91,6 @@ class FileSource(Source):
             )
         if not files.names:
             raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {source!r}")
-        limits = limits or ImageLimits.for_resolution(resolution)
         table = labels[1] if use_labels else None
         kept, facts, resolution = self._inspect(resolution, channels, table, max_images, seed, limits)
         good = sorted(kept, key=lambda f: f.name)

@@ -27,6 +27,8 @@ class FolderFiles(FileStore):
 
     Args:
         path: str. The directory.
+        max_files: int or None. Refuse a directory tree listing more files
+            (the walk stops at the first file over the limit).
 
     Example:
     ```python
@@ -37,10 +39,13 @@ class FolderFiles(FileStore):
 
     kind = "folder"
 
-    def __init__(self, path):
+    def __init__(self, path, max_files=None):
         all_names = []
         for root, dirs, files in os.walk(path):
             dirs.sort()
+            if max_files is not None and len(all_names) + len(files) > max_files:
+                raise ValueError(f"{path!r} holds more than {max_files} files (the limit; raise it with "
+                                 f"max_files, or split the data into TFRecord shards)")
             for file in files:
                 rel = os.path.relpath(os.path.join(root, file), path)
                 all_names.append(rel.replace(os.sep, "/"))

@@ -7,16 +7,47 @@ never inflates a member beyond its declared size, so checking declared sizes
 bounds what reading costs.
 """
 
+import os
 import stat
+import struct
 import threading
 import zipfile
 
 from keras_creps.data.labels import normalize_name
 from keras_creps.data.sources.file_store import FileStore
 
-__all__ = ["ZipFiles", "archive_name"]
+__all__ = ["ZipFiles", "archive_name", "declared_member_count"]
 
 _UNIX = 3  # ZipInfo.create_system: the high 16 bits of external_attr are a st_mode
+_END = b"PK\x05\x06"  # end of central directory record (22 bytes + a comment of up to 64 KiB)
+_END64_LOCATOR = b"PK\x06\x07"  # zip64 end record locator, 20 bytes before the end record
+_END64 = b"PK\x06\x06"  # zip64 end record: the member count is a uint64 at byte 32
+
+
+def declared_member_count(path):
+    """The number of members a ZIP's end record declares, read without its directory; None if unreadable.
+
+    `zipfile.ZipFile` builds a ZipInfo for every member as it opens, so a
+    small file declaring millions of members costs gigabytes before any
+    check could run; this reads at most the last 64 KiB.
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        tail_start = max(0, size - (22 + 0xFFFF + 20))
+        f.seek(tail_start)
+        tail = f.read()
+        at = tail.rfind(_END)
+        if at < 0 or len(tail) < at + 22:
+            return None
+        count = struct.unpack_from("<H", tail, at + 10)[0]
+        if count != 0xFFFF or at < 20 or tail[at - 20:at - 16] != _END64_LOCATOR:
+            return count
+        offset = struct.unpack_from("<Q", tail, at - 12)[0]
+        if offset + 40 > size:
+            return None
+        f.seek(offset)
+        record = f.read(40)
+        return struct.unpack_from("<Q", record, 32)[0] if record[:4] == _END64 else None
 
 
 def archive_name(index):
@@ -33,6 +64,8 @@ class ZipFiles(FileStore):
 
     Args:
         path: str. The `.zip` file.
+        max_files: int or None. Refuse a ZIP whose end record declares more
+            members (checked before its directory is read).
 
     Example:
     ```python
@@ -44,7 +77,14 @@ class ZipFiles(FileStore):
 
     kind = "zip"
 
-    def __init__(self, path):
+    def __init__(self, path, max_files=None):
+        try:
+            count = declared_member_count(path)
+        except OSError as e:
+            raise ValueError(f"{path!r} is not a readable ZIP file: {e.strerror or e}") from None
+        if max_files is not None and count is not None and count > max_files:
+            raise ValueError(f"{path!r} declares {count} members, more than the limit of {max_files} "
+                             f"(raise it with max_files, or split the data into TFRecord shards)")
         try:
             with zipfile.ZipFile(path) as archive:
                 infos = archive.infolist()
