@@ -49,6 +49,103 @@ _DEPTH_SHIFT = 32  # weights are capped at _MAX_HASH_WORK + 1 < 2**32
 _WEIGHT_MASK = (1 << _DEPTH_SHIFT) - 1
 
 
+class _StackModel:
+    """The unpickler's stack, marks and memo, modelled as packed numbers (see `_scan_pickle`)."""
+
+    def __init__(self, budget, what):
+        self.budget, self.what = budget, what
+        self.stack = []  # depth << _DEPTH_SHIFT | weight, per item
+        self.marks = []  # stack heights at each MARK
+        self.memo = []  # the same per memo index, None where unset
+        self.memo_len = 0  # memo entries set: MEMOIZE's index, as the unpickler's len(memo)
+        self.count = 0  # opcodes read
+
+    def corrupt(self, why, pos):
+        return OfficialPickleError(f"{self.what} is corrupt: {why} at byte {pos}")
+
+    def floor(self):
+        return self.marks[-1] if self.marks else 0
+
+    def memoize(self, index, name, pos):
+        """PUT / MEMOIZE: the top item is stored at memo `index`."""
+        if index < 0:
+            raise self.corrupt("negative memo index", pos)
+        if index > self.count:
+            raise _LimitError("memo", f"memo index {index:,} at byte {pos} of {self.what}, "
+                                      f"after only {self.count:,} opcodes")
+        if len(self.stack) <= self.floor():
+            raise self.corrupt(f"{name} with nothing on the stack", pos)
+        if index >= len(self.memo):
+            self.memo.extend([None] * (index + 1 - len(self.memo)))
+        if self.memo[index] is None:
+            self.memo_len += 1
+        self.memo[index] = self.stack[-1]
+
+    def get(self, index, pos):
+        if not 0 <= index < len(self.memo) or self.memo[index] is None:
+            raise self.corrupt(f"memo index {index} read before it is written", pos)
+        self.stack.append(self.memo[index])
+
+    def mark(self, pos):
+        self.marks.append(len(self.stack))
+        if len(self.marks) > _MAX_MARKS:
+            raise _LimitError("nesting", f"MARKs nested more than {_MAX_MARKS:,} deep at byte {pos} of {self.what}")
+
+    def take(self, with_mark, below, name, pos):
+        """Pops what an opcode consumes: the items above its MARK (if it has one), then `below` more."""
+        stack, items = self.stack, []
+        if with_mark:
+            if not self.marks:
+                raise self.corrupt(f"{name} without a MARK", pos)
+            height = self.marks.pop()
+            items = stack[height:]
+            del stack[height:]
+        if len(stack) - below < self.floor():
+            raise self.corrupt(f"stack underflow in {name}", pos)
+        if not with_mark:
+            items = stack[len(stack) - below:]
+        del stack[len(stack) - below:]
+        return items
+
+    def push_result(self, action, hashed, pushes, items, pos):
+        """Pushes what an opcode builds from `items`, charging the hashing it makes the unpickler do."""
+        if action == "tuple":
+            depth = 1 + (max(items) >> _DEPTH_SHIFT if items else 0)
+            if depth > _MAX_DEPTH:
+                raise _LimitError("nesting", f"tuples nested more than {_MAX_DEPTH} deep at byte {pos} of {self.what}")
+            weight = min(1 + sum(item & _WEIGHT_MASK for item in items), _MAX_HASH_WORK + 1)
+            self.stack.append(depth << _DEPTH_SHIFT | weight)
+            return
+        if action == "dup":
+            self.stack += items * 2
+            return
+        if hashed == "key":
+            self.budget.hash(items[1] & _WEIGHT_MASK)
+        elif hashed == "keys":
+            self.budget.hash(sum(item & _WEIGHT_MASK for item in items[0::2]))
+        elif hashed == "all":
+            self.budget.hash(sum(item & _WEIGHT_MASK for item in items))
+        if pushes:
+            self.stack.append(1)
+
+    def step(self, opcode, arg, pos):
+        """Applies one opcode to the model."""
+        name, action, with_mark, below, pushes, hashed = _OPCODES[opcode.code]
+        if action in ("put", "memoize"):
+            self.memoize(self.memo_len if action == "memoize" else arg, name, pos)
+        elif action == "get":
+            self.get(arg, pos)
+        elif action == "mark":
+            self.mark(pos)
+        elif action == "pop" and self.marks and len(self.stack) == self.floor():
+            self.marks.pop()  # POP also drops a MARK with nothing above it
+        else:
+            self.push_result(action, hashed, pushes, self.take(with_mark, below, name, pos), pos)
+        if len(self.stack) > _MAX_STACK:
+            raise _LimitError("stack", f"more than {_MAX_STACK:,} items on the unpickling stack "
+                                       f"at byte {pos} of {self.what}")
+
+
 def _scan_pickle(stream, budget, what):
     """Checks the pickle starting at `stream`'s position against the limits.
 
@@ -63,89 +160,20 @@ def _scan_pickle(stream, budget, what):
     where it was.
     """
     start = stream.tell()
-    stack = []  # depth << _DEPTH_SHIFT | weight, per item
-    marks = []  # stack heights at each MARK
-    memo = []  # the same per memo index, None where unset
-    memo_len = 0
-    count = 0
-    cap = _MAX_HASH_WORK + 1
+    model = _StackModel(budget, what)
     room = _MAX_OPCODES - budget.opcodes
     try:
         for opcode, arg, pos in pickletools.genops(stream):
-            count += 1
-            if count > room:
+            model.count += 1
+            if model.count > room:
                 raise _LimitError("opcode", f"more than {_MAX_OPCODES:,} pickle opcodes")
-            name, action, with_mark, below, pushes, hashed = _OPCODES[opcode.code]
-            floor = marks[-1] if marks else 0
-            if action == "put" or action == "memoize":
-                index = memo_len if action == "memoize" else arg
-                if index < 0:
-                    raise OfficialPickleError(f"{what} is corrupt: negative memo index at byte {pos}")
-                if index > count:
-                    raise _LimitError("memo", f"memo index {index:,} at byte {pos} of {what}, "
-                                              f"after only {count:,} opcodes")
-                if len(stack) <= floor:
-                    raise OfficialPickleError(f"{what} is corrupt: {name} with nothing on the stack at byte {pos}")
-                if index >= len(memo):
-                    memo.extend([None] * (index + 1 - len(memo)))
-                if memo[index] is None:
-                    memo_len += 1
-                memo[index] = stack[-1]
-                continue
-            if action == "get":
-                if not 0 <= arg < len(memo) or memo[arg] is None:
-                    raise OfficialPickleError(f"{what} is corrupt: memo index {arg} read before it is written "
-                                              f"at byte {pos}")
-                stack.append(memo[arg])
-            elif action == "mark":
-                marks.append(len(stack))
-                if len(marks) > _MAX_MARKS:
-                    raise _LimitError("nesting", f"MARKs nested more than {_MAX_MARKS:,} deep at byte {pos} of {what}")
-            elif action == "pop" and marks and len(stack) == floor:
-                marks.pop()  # POP also drops a MARK with nothing above it
-            else:
-                if with_mark:
-                    if not marks:
-                        raise OfficialPickleError(f"{what} is corrupt: {name} without a MARK at byte {pos}")
-                    height = marks.pop()
-                    items = stack[height:]
-                    del stack[height:]
-                    floor = marks[-1] if marks else 0
-                    if len(stack) - below < floor:
-                        raise OfficialPickleError(f"{what} is corrupt: stack underflow in {name} at byte {pos}")
-                    del stack[len(stack) - below:]
-                else:
-                    if len(stack) - below < floor:
-                        raise OfficialPickleError(f"{what} is corrupt: stack underflow in {name} at byte {pos}")
-                    items = stack[len(stack) - below:]
-                    del stack[len(stack) - below:]
-                if action == "tuple":
-                    depth = 1 + (max(items) >> _DEPTH_SHIFT if items else 0)
-                    if depth > _MAX_DEPTH:
-                        raise _LimitError("nesting", f"tuples nested more than {_MAX_DEPTH} deep at byte {pos} "
-                                                     f"of {what}")
-                    weight = min(1 + sum(item & _WEIGHT_MASK for item in items), cap)
-                    stack.append(depth << _DEPTH_SHIFT | weight)
-                elif action == "dup":
-                    stack += items * 2
-                else:
-                    if hashed == "key":
-                        budget.hash(items[1] & _WEIGHT_MASK)
-                    elif hashed == "keys":
-                        budget.hash(sum(item & _WEIGHT_MASK for item in items[0::2]))
-                    elif hashed == "all":
-                        budget.hash(sum(item & _WEIGHT_MASK for item in items))
-                    if pushes:
-                        stack.append(1)
-            if len(stack) > _MAX_STACK:
-                raise _LimitError("stack", f"more than {_MAX_STACK:,} items on the unpickling stack "
-                                           f"at byte {pos} of {what}")
+            model.step(opcode, arg, pos)
     except OfficialPickleError:
         raise
     except (ValueError, OverflowError, EOFError, struct.error) as exc:
         raise OfficialPickleError(f"{what} is truncated or corrupt: {_exception_text(exc)}") from None
     finally:
-        budget.opcodes += count
+        budget.opcodes += model.count
     budget.scan_bytes += stream.tell() - start
     if budget.scan_bytes > budget.max_scan_bytes:
         raise _LimitError("scan", f"its pickles add up to more than {budget.max_scan_bytes:,} bytes")
