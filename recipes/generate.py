@@ -28,9 +28,7 @@ Examples:
     python recipes/generate.py --network g.keras --seeds 3 --height 16384 --outdir out   # tiled, into files
 """
 
-import dataclasses
 import math
-import os
 import sys
 
 from _startup import quiet_startup
@@ -84,7 +82,6 @@ MAX_IMAGES = 100_000  # images a run (seeds x classes); each is a file
 MAX_ZOOM = 1e6  # zoom in [1 / MAX_ZOOM, MAX_ZOOM]: beyond, float32 coordinates stop telling pixels apart
 MAX_OFFSET = 1e6  # |--center| in image units, |--translate| in native pixels
 MAX_TRUNC = 100.0  # |--trunc|; larger values push w to infinity: black images
-README_VIDEO_BYTES = 1 << 20
 
 
 def fail(message, code=2):
@@ -110,24 +107,12 @@ def parse_flags(argv):
 
 def parse_seeds(text):
     """'0,3,5-9' -> [0, 3, 5, 6, 7, 8, 9]: seeds in [0, 2**32), at most MAX_IMAGES, counted before expanding."""
-    from keras_creps.rendering.seed_batches import MAX_SEED
+    from keras_creps.rendering.seed_batches import parse_seeds as parse
 
-    spans = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            low, high = (int(v) for v in part.split("-", 1)) if "-" in part else (int(part), int(part))
-            if low > high:
-                raise ValueError
-        except ValueError:
-            fail(f"bad --seeds {text!r}: {part!r} is not a seed or an a-b range of non-negative integers")
-        if low < 0 or high > MAX_SEED:
-            fail(f"bad --seeds {text!r}: seeds must be integers in [0, 2**32)")
-        spans.append((low, high))
-    count = sum(high - low + 1 for low, high in spans)
-    if count > MAX_IMAGES:
-        fail(f"bad --seeds {text!r}: {count} seeds, at most {MAX_IMAGES} a run")
-    return [seed for low, high in spans for seed in range(low, high + 1)]
+    try:
+        return parse(text, max_count=MAX_IMAGES)
+    except ValueError as error:
+        fail(f"bad --seeds {text!r}: {error}")
 
 
 def checked_float(name, value, low, high):
@@ -242,111 +227,38 @@ def requested_class_index():
 
 def view_center(offset, resolution):
     """The view centre (row, col): --center as given, or --translate's x,y native pixels converted."""
+    from keras_creps.rendering.view import center_from_translate
+
     if offset is None:
         return 0.5, 0.5
     kind, (a, b) = offset
-    if kind == "center":
-        return a, b
-    pixel = 1.0 / max(resolution - 1, 1)  # the native grid is linspace(0, 1, resolution)
-    return 0.5 + b * pixel, 0.5 + a * pixel
+    return (a, b) if kind == "center" else center_from_translate(a, b, resolution)
 
 
 # --------------------------------------------------------------------------- the network
 
 
-def lookup_dirs(saved_models):
-    from keras_creps.utils import preset_paths
-
-    return [saved_models] if saved_models else [str(d) for d in preset_paths.search_dirs()]
-
-
-def newest_saved_model(directories):
-    """The newest preset or `.keras` file directly in any of `directories`, or None."""
-    from keras_creps.models import presets
-    from keras_creps.utils.preset_io import WEIGHTS_FILE
-
-    candidates = []
-    for directory in directories:
-        if not os.path.isdir(directory):
-            continue
-        candidates += [os.path.join(directory, n, WEIGHTS_FILE) for n in presets.list_presets(directory)]
-        candidates += [os.path.join(directory, n) for n in os.listdir(directory)
-                       if n.endswith(".keras") and not n.startswith(".") and os.path.isfile(os.path.join(directory, n))]
-    if not candidates:
-        return None
-    newest = max(candidates, key=os.path.getmtime)
-    return os.path.dirname(newest) if newest.endswith(WEIGHTS_FILE) else newest
-
-
-def network_path(network, saved_models):
-    """The preset directory or `.keras` file to load, or None (random init)."""
-    from keras_creps.models import presets
-
-    if network is None:
-        directories = lookup_dirs(saved_models)
-        path = newest_saved_model(directories)
-        if path is not None:
-            print(f"generate.py: using {path} (the newest in {', '.join(directories)})")
-        return path
-    path = network
-    if not os.path.exists(path) and saved_models:
-        path = os.path.join(saved_models, path)  # names only here
-    try:
-        resolved = presets.model_path(path)
-    except FileNotFoundError:
-        where = ", ".join(lookup_dirs(saved_models)) or "no presets directory"
-        fail(f"--network {network!r}: no such file, directory or preset (looked in {where})")
-    except ValueError as e:
-        fail(f"--network {network!r}: {e}")
-    if os.path.basename(resolved).startswith("network-snapshot-") and os.path.isdir(path) \
-            and os.path.abspath(path) != os.path.abspath(resolved):
-        print(f"generate.py: using {resolved} (the newest EMA snapshot of run {path})")
-    return str(resolved)
-
-
 def load_generator(network, saved_models, random_init_resolution):
-    """`(generator, file label, path or None)`."""
-    import keras
-
-    import keras_creps
+    """`(generator, file label, path or None)`: --network, the newest saved model, or a random init."""
+    from keras_creps.models import network_paths
     from keras_creps.models import presets
 
-    path = network_path(network, saved_models)
-    if path is None:
-        print(f"generate.py: no trained model in {', '.join(lookup_dirs(saved_models)) or 'any presets directory'} "
-              f"and no --network: using a RANDOMLY INITIALISED generator at {random_init_resolution}px; its images "
-              "are noise.")
-        keras.utils.set_random_seed(0)
-        generator = keras_creps.CREPSGenerator(
-            resolution=random_init_resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
-        return generator, "random-init", None
     try:
-        generator = presets.load_generator(path)
+        choice = network_paths.choose_network(network, saved_models, name="--network")
+    except network_paths.NetworkPathError as error:
+        fail(str(error))
+    if choice.note:
+        print(f"generate.py: {choice.note}")
+    if choice.path is None:
+        where = ", ".join(network_paths.lookup_dirs(saved_models)) or "any presets directory"
+        print(f"generate.py: no trained model in {where} and no --network: using a RANDOMLY INITIALISED generator at "
+              f"{random_init_resolution}px; its images are noise.")
+        return network_paths.random_init_generator(random_init_resolution), "random-init", None
+    try:
+        generator = presets.load_generator(choice.path)
     except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
-        fail(f"--network {network or path!r} could not be loaded: {type(e).__name__}: {e}".replace("\n", " "))
-    return generator, os.path.basename(os.path.normpath(path)).removesuffix(".keras"), path
-
-
-def class_names_of(path, c_dim):
-    """Class names from the preset's metadata, or from the training run beside a snapshot; None if unknown."""
-    import json
-
-    if path is None or not c_dim:
-        return None
-    sources = [(os.path.join(path, "metadata.json"), ("class_names",)),
-               (os.path.join(os.path.dirname(os.path.abspath(path)), "training_options.json"),
-                ("resolved", "dataset", "class_names"))]
-    for file, keys in sources:
-        try:
-            with open(file, encoding="utf-8") as f:
-                value = json.load(f)
-            for key in keys:
-                value = value[key]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if isinstance(value, list) and len(value) == c_dim:
-            return [str(v) for v in value]
-    return None
+        fail(f"--network {network or choice.path!r} could not be loaded: {type(e).__name__}: {e}".replace("\n", " "))
+    return generator, network_paths.network_label(choice.path), choice.path
 
 
 def chosen_classes(generator, class_index, classes):
@@ -373,220 +285,6 @@ def chosen_classes(generator, class_index, classes):
     return labels
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-@dataclasses.dataclass(frozen=True)
-class View:
-    """What every render shows.
-
-    Args:
-        center: `(row, col)` centre in image units; `(0.5, 0.5)` is the training view's.
-        zoom: magnification about `center`.
-        rotate: degrees the content turns counter-clockwise about `center`.
-        align: `"corners"` (official) or `"centers"`.
-        panorama: a non-square size shows more of the image at the shorter side's pixel pitch
-            instead of stretching the view.
-    """
-
-    center: tuple = (0.5, 0.5)
-    zoom: float = 1.0
-    rotate: float = 0.0
-    align: str = "corners"
-    panorama: bool = False
-
-    def axes(self, height, width):
-        """Row and column coordinates of a `height x width` render of this view."""
-        from keras_creps.rendering import view_coords
-
-        view = dict(zoom=self.zoom, align=self.align, keep_aspect=self.panorama)
-        if not self.panorama or width >= height:  # a panorama's rows span the view; columns keep their pitch
-            return view_coords(height, width, center=self.center, **view)
-        cols, rows = view_coords(width, height, center=self.center[::-1], **view)
-        return rows, cols
-
-
-@dataclasses.dataclass(frozen=True)
-class Outputs:
-    """What is written where: `<outdir>/<label>-seed<seed>-<size>.png` (`images`) and a grid per size (`grid`).
-
-    `memory_bytes` bounds the images held at once; sizes over `max_untiled_pixels` are rendered tile
-    by tile (`tile` columns) straight into their files.
-    """
-
-    outdir: str
-    label: str
-    images: bool = True
-    grid: bool = True
-    memory_bytes: int = 1 << 30
-    max_untiled_pixels: int = 1 << 24
-    tile: int = 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class Video:
-    """An animation of the first image: `kind` is "zoom", "pan" or "rotate"; `size` is `(height, width)`."""
-
-    kind: str
-    size: tuple
-    frames: int = 48
-    format: str = "webp"
-    quality: int = 80
-
-
-def png_memory(pixels, channels):
-    """Bytes `save_png` may hold for one image: Pillow's copy (4 bytes a pixel unless grey) and the
-    encoded bytes twice (buffer and value); incompressible noise encodes as large as the raw image."""
-    return pixels * ((1 if channels == 1 else 4) + 2 * channels)
-
-
-def tiled_extension(height, width, channels, outputs):
-    """`.png` when encoding it fits the memory budget (and Pillow's limit), else `.npy`."""
-    from keras_creps.rendering.large_image import PNG_MAX_PIXELS
-
-    fits = height * width <= PNG_MAX_PIXELS and png_memory(height * width, channels) <= outputs.memory_bytes
-    return ".png" if fits else ".npy"
-
-
-def tiled_disk_bytes(sizes, images, channels, outputs):
-    """Disk the tiled renders need: every raw image, plus one raw temporary for the PNG encoder."""
-    total = 0
-    for height, width in sizes:
-        if height * width > outputs.max_untiled_pixels:
-            raw = height * width * channels + 4096
-            total += images * raw + (raw if tiled_extension(height, width, channels, outputs) == ".png" else 0)
-    return total
-
-
-def image_name(label, klass, seed, size_name):
-    """`<label>[-class<k>]-seed<seed>-<size>`: the class only in a class grid (`klass` not None)."""
-    kind = "" if klass is None else f"-class{klass}"
-    return f"{label}{kind}-seed{seed:04d}-{size_name}"
-
-
-def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, class_grid=False, video=None):
-    """Renders every (class, seed) at every size into `outputs.outdir`, then the video if any.
-
-    Args:
-        generator: a `CREPSGenerator`.
-        seeds: list of ints.
-        classes: None (unconditional) or a list of class indices, one row each.
-        sizes: list of `(height, width)`.
-        view: `View`.
-        outputs: `Outputs`.
-        truncation_psi: float.
-        class_grid: bool. Rows of classes over the same seeds (file names carry the class).
-        video: `Video` or None.
-    """
-    from keras_creps.rendering.seed_batches import SeedBatchRenderer
-
-    # A quarter of the budget for a batch; the grid and one PNG being encoded share the rest.
-    renderer = SeedBatchRenderer(generator, truncation_psi, budget_bytes=max(1, outputs.memory_bytes // 4))
-    for height, width in sizes:
-        if height * width > outputs.max_untiled_pixels:
-            render_tiled(generator, seeds, classes, (height, width), view, outputs, truncation_psi, class_grid)
-        else:
-            render_untiled(renderer, seeds, classes, (height, width), view, outputs, class_grid)
-    if video is not None:
-        klass = None if classes is None else classes[0]
-        stem = image_name(outputs.label, klass if class_grid else None, seeds[0], video.kind)
-        write_video(renderer, seeds[0], klass, view, video, os.path.join(outputs.outdir, f"{stem}.{video.format}"))
-
-
-def render_untiled(renderer, seeds, classes, size, view, outputs, class_grid):
-    """One size, a budgeted batch of seeds at a time: image files as they come, then the grid."""
-    import numpy as np
-
-    from keras_creps.rendering.large_image import PNG_MAX_PIXELS
-    from keras_creps.utils.images import image_grid
-    from keras_creps.utils.images import save_png
-
-    (height, width), name = size, f"{size[0]}x{size[1]}"
-    class_rows = [None] if classes is None else classes
-    count, channels = len(seeds) * len(class_rows), renderer.generator.img_channels
-    columns = len(seeds) if class_grid else math.ceil(math.sqrt(count))
-    grid_pixels = math.ceil(count / columns) * columns * height * width
-    grid_memory = grid_pixels * channels + png_memory(grid_pixels, channels)
-    collected = None
-    if outputs.grid and grid_pixels <= PNG_MAX_PIXELS and grid_memory <= outputs.memory_bytes:
-        collected = np.empty((count, height, width, channels), np.uint8)
-    elif outputs.grid:
-        print(f"the {name} grid would need {grid_memory >> 20} MiB (over --image_memory_mb) or more than "
-              f"{PNG_MAX_PIXELS} pixels: not written")
-    if collected is None and not outputs.images:
-        return
-    rows, cols = view.axes(height, width)
-    batches = 0
-    for r, klass in enumerate(class_rows):
-        for start, images in renderer.batches(seeds, rows, cols, klass, rotate=view.rotate, center=view.center):
-            batches += 1
-            for i, image in enumerate(images, start):
-                if outputs.images:
-                    stem = image_name(outputs.label, klass if class_grid else None, seeds[i], name)
-                    save_png(os.path.join(outputs.outdir, stem + ".png"), image)
-                if collected is not None:
-                    collected[r * len(seeds) + i] = image
-    if collected is not None:
-        grid = image_grid(collected, columns)
-        del collected  # before encoding: the grid and Pillow's copy of it are the peak
-        path = os.path.join(outputs.outdir, f"{outputs.label}-{'classes' if class_grid else 'grid'}-{name}.png")
-        save_png(path, grid)
-        print(f"wrote {path} ({grid.shape[0] // height} x {columns} images)")
-    where = f" into {outputs.outdir}" if outputs.images else ""
-    print(f"rendered {count} images of {name}{where} ({batches} batch{'es' if batches > 1 else ''})")
-
-
-def render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi, class_grid):
-    """One size, each image tile by tile into a file under a temporary name, renamed when complete."""
-    from keras_creps.rendering import render_large_image
-    from keras_creps.rendering.seed_batches import class_labels
-    from keras_creps.rendering.seed_batches import seed_latents
-
-    (height, width), name = size, f"{size[0]}x{size[1]}"
-    ext = tiled_extension(height, width, generator.img_channels, outputs)
-    print(f"{name} is over {outputs.max_untiled_pixels} pixels: rendering tile by tile into {ext} files (no grid)")
-    rows, cols = view.axes(height, width)
-    for klass in [None] if classes is None else classes:
-        for seed in seeds:
-            path = os.path.join(outputs.outdir, image_name(outputs.label, klass if class_grid else None, seed, name))
-            # render_large_image writes under a temporary name and renames when complete.
-            render_large_image(generator, seed_latents([seed], generator.z_dim), path + ext, height, width,
-                               c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
-                               truncation_psi=truncation_psi, tile=outputs.tile)
-            print(f"wrote {path + ext}")
-
-
-def write_video(renderer, seed, klass, view, video, path):
-    """An animation of one image: a continuous zoom, a pan or a full rotation."""
-    from keras_creps.rendering.seed_batches import class_labels
-    from keras_creps.rendering.seed_batches import seed_latents
-    from keras_creps.utils.files import atomic_write
-    from keras_creps.utils.images import to_pil
-
-    z = seed_latents([seed], renderer.generator.z_dim)
-    c = class_labels(klass, renderer.generator.c_dim, 1)
-    frames = []
-    for k in range(video.frames):
-        t = k / max(video.frames - 1, 1)
-        if video.kind == "zoom":
-            frame = dataclasses.replace(view, zoom=view.zoom * 16.0**t)  # exponential: constant apparent speed
-        elif video.kind == "pan":
-            frame = dataclasses.replace(view, center=(view.center[0], view.center[1] + t))
-        else:  # the last frame leads back to the first
-            frame = dataclasses.replace(view, rotate=view.rotate + 360.0 * k / video.frames)
-        rows, cols = frame.axes(*video.size)
-        frames.append(to_pil(renderer.render(z, c, rows, cols, rotate=frame.rotate, center=frame.center)[0]))
-    options = dict(format=video.format.upper(), save_all=True, append_images=frames[1:], duration=40, loop=0)
-    if video.format == "webp":
-        options.update(quality=video.quality, method=6)
-    with atomic_write(path) as tmp:
-        frames[0].save(tmp, **options)
-    size = os.path.getsize(path)
-    hint = f" (over {README_VIDEO_BYTES >> 20} MB: lower --video_size, --frames or --video_quality for a README)" \
-        if size > README_VIDEO_BYTES else ""
-    print(f"wrote {video.frames} frames of {video.size[0]}x{video.size[1]} to {path}: {size / 1024:.0f} KiB{hint}")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -596,13 +294,12 @@ def check_plan(seeds, classes, sizes, view, outputs, video, channels):
     if count > MAX_IMAGES:
         fail(f"{len(seeds)} seeds x {len(classes)} classes = {count} images, over the {MAX_IMAGES} a run")
     for height, width in sizes:
-        if view.rotate and height * width > outputs.max_untiled_pixels:
+        if view.rotate and outputs.is_tiled(height, width):
             fail(f"--rotate is not supported for tiled sizes; {height}x{width} is over --max_untiled_pixels")
-    if video is not None:
-        need = video.frames * video.size[0] * video.size[1] * (1 if channels == 1 else 4)
-        if need > outputs.memory_bytes:
-            fail(f"--video needs {need >> 20} MiB for {video.frames} frames of {video.size[0]}x{video.size[1]}, "
-                 f"over --image_memory_mb {outputs.memory_bytes >> 20}: lower --frames or --video_size")
+    if video is not None and video.memory_bytes(channels) > outputs.memory_bytes:
+        need = video.memory_bytes(channels)
+        fail(f"--video needs {need >> 20} MiB for {video.frames} frames of {video.size[0]}x{video.size[1]}, "
+             f"over --image_memory_mb {outputs.memory_bytes >> 20}: lower --frames or --video_size")
 
 
 def print_rows(classes, class_names, label, sizes, class_grid):
@@ -620,10 +317,7 @@ def main(argv):
     quiet_startup()  # first: before anything imports Keras or TensorFlow
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
-    from keras_creps.utils.output_paths import OutputPathError
-    from keras_creps.utils.output_paths import check_free_space
-    from keras_creps.utils.output_paths import check_output_dir
-    from keras_creps.utils.output_paths import make_output_dir
+    from keras_creps.utils.output_paths import OutputPathError, check_free_space, check_output_dir, make_output_dir
 
     seeds, requested = parse_seeds(FLAGS.seeds), requested_sizes()
     check_integer_flags()
@@ -635,6 +329,10 @@ def main(argv):
         check_output_dir(FLAGS.outdir, name="--outdir")
     except OutputPathError as e:
         fail(str(e), code=1)
+
+    from keras_creps.models.network_paths import class_names_of
+    from keras_creps.rendering import batch_render
+    from keras_creps.rendering import Outputs, Video, View
 
     generator, label, path = load_generator(FLAGS.network, FLAGS.saved_models, FLAGS.random_init_resolution)
     classes = chosen_classes(generator, class_index, FLAGS.classes)
@@ -652,9 +350,9 @@ def main(argv):
     try:
         make_output_dir(outputs.outdir, name="--outdir")
         images = len(seeds) * (1 if classes is None else len(classes))
-        check_free_space(outputs.outdir, tiled_disk_bytes(sizes, images, generator.img_channels, outputs),
+        check_free_space(outputs.outdir, batch_render.tiled_disk_bytes(sizes, images, generator.img_channels, outputs),
                          what="rendering the images over --max_untiled_pixels")
-        render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video)
+        batch_render.render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video)
     except OutputPathError as e:
         fail(str(e), code=1)
     except OSError as e:  # e.g. the disk filled up while writing

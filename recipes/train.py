@@ -60,11 +60,9 @@ written from the bad state.
 """
 
 import contextlib
-import json
 import math
 import os
 import sys
-import time
 import types
 
 from _startup import quiet_startup
@@ -136,18 +134,16 @@ _define("list", "metrics", ["swd_full"],
 _define("integer", "metrics_num_gen", None,
         "Samples per metric and snapshot. Default: each metric's (swd_full: as many as real images, at most "
         "10000; the 50k metrics: 50000).")
-
-CONFIG_NAMES = ("paper", "small", "demo", "tiny")  # = keras_creps.training.configs.CONFIG_NAMES (not imported: keras loads late)
 # The official --augpipe choices (presets of keras_creps.augment.AugmentPipeline).
 AUGPIPES = ("blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
 
 
-class UsageError(ValueError):
-    """A bad flag value; printed as one line, exit status 2."""
+def _say(line):
+    print(f"train.py: {line}")
 
 
-class InputError(ValueError):
-    """An unusable input or output path (data, --resume*, --outdir); printed as one line, exit status 1."""
+def _warn(line):
+    print(f"train.py: {line}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- flags
@@ -163,14 +159,18 @@ def read_options():
 
 
 def _bad(opts, name, why):
-    raise UsageError(f"bad --{name}={getattr(opts, name)!r}: {why}")
+    from keras_creps.training.run_errors import OptionError
+
+    raise OptionError(f"bad --{name}={getattr(opts, name)!r}: {why}")
 
 
 def _check_flags(opts):
-    """Validates the options; raises `UsageError` (values) or `InputError` (paths) naming the first bad one."""
+    """Validates the options; raises `OptionError` (values) or `InputError` (paths) naming the first bad one."""
+    from keras_creps.training.run_fit import metric_names
+
     _check_numbers(opts)
     _check_choices(opts)
-    _metric_names(opts)
+    metric_names(opts.metrics)
     _check_paths(opts)
 
 
@@ -196,10 +196,16 @@ def _check_numbers(opts):
     if not 0 <= opts.seed < 2**31:
         _bad(opts, "seed", "must be in [0, 2**31)")
     if opts.batch % opts.gpus:
-        raise UsageError(f"bad --batch={opts.batch}: must be a multiple of --gpus={opts.gpus}")
+        _bad(opts, "batch", f"must be a multiple of --gpus={opts.gpus}")
 
 
 def _check_choices(opts):
+    # --cfg is checked against the library's own list: one source of truth. Importing it loads Keras
+    # (the package imports it), which the checks after this one need anyway; a bad --cfg still exits 2
+    # with one line, a second or two later than a check before the import would.
+    from keras_creps.training.configs import CONFIG_NAMES
+    from keras_creps.training.run_errors import OptionError
+
     for name, choices in (("cfg", CONFIG_NAMES), ("mixed_precision", ("none", "bfloat16", "float16")),
                           ("aug", ("ada", "fixed", "noaug")), ("augpipe", AUGPIPES),
                           ("snapshot_format", ("keras", "preset"))):
@@ -214,513 +220,49 @@ def _check_choices(opts):
             _bad(opts, name, f"only used with --aug {' or '.join(modes)}, not --aug {opts.aug}")
     transfer = [name for name in ("resume_g", "resume_d", "resume_g_ema") if getattr(opts, name)]
     if opts.resume and transfer:
-        raise UsageError(f"--resume continues a training state; it cannot be combined with --{transfer[0]}")
+        raise OptionError(f"--resume continues a training state; it cannot be combined with --{transfer[0]}")
     if opts.resume_g_ema and not opts.resume_g:
-        raise UsageError(f"bad --resume_g_ema={opts.resume_g_ema!r}: needs --resume_g")
+        _bad(opts, "resume_g_ema", "needs --resume_g")
 
 
 def _check_paths(opts):
-    if not opts.outdir and not opts.dry_run:
-        raise UsageError("--outdir is required (where run directories are created)")
-    if opts.outdir and not opts.dry_run:
-        from keras_creps.utils.output_paths import check_output_dir
+    from keras_creps.training.run_errors import InputError, OptionError, one_line
+    from keras_creps.utils.output_paths import check_output_dir
 
+    if not opts.outdir and not opts.dry_run:
+        raise OptionError("--outdir is required (where run directories are created)")
+    if opts.outdir and not opts.dry_run:
         try:
             check_output_dir(opts.outdir, name="--outdir")
         except ValueError as error:
-            raise InputError(_one_line(error)) from None
+            raise InputError(one_line(error)) from None
     for name in ("resume", "resume_g", "resume_d", "resume_g_ema"):
         path = getattr(opts, name)
         if path and not os.path.exists(path):
             raise InputError(f"bad --{name}={path!r}: no such file or directory")
 
 
-def _metric_names(opts):
-    """The --metrics names, [] for `none`; `UsageError` listing the valid names."""
-    from keras_creps.metrics import protocols
-
-    names = [name.strip() for name in opts.metrics if name.strip()]
-    if names in ([], ["none"]):
-        return []
-    unknown = [name for name in names if not protocols.is_valid_metric(name)]
-    if unknown:
-        raise UsageError(f"bad --metrics={','.join(opts.metrics)!r}: unknown {', '.join(unknown)}; choose from "
-                         f"{', '.join(protocols.list_metrics())}, or none")
-    return list(dict.fromkeys(names))
-
-
-def _one_line(error):
-    return " ".join(str(error).split())
-
-
-# --------------------------------------------------------------------------- resuming
-
-
-def resume_folder(path):
-    """The run directory `--resume=path` names: the path itself, or the folder of a state file."""
-    return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-
-
-def find_training_state(path):
-    """The training state `--resume=path` names: the file itself, or the newest intact one of a run directory.
-
-    Stale temporaries of interrupted writes in that directory are removed
-    first, and each newer state that is damaged is named in a warning line.
-    Raises `InputError` when nothing there can be resumed.
-    """
-    from keras_creps.utils.keras_archive import check_keras_archive
-    from keras_creps.utils.run_dir import newest_intact_training_state
-
-    folder = resume_folder(path)
-    _remove_stale_temporaries(folder)
-    if not os.path.isdir(path):
-        if not path.endswith(".keras"):
-            raise InputError(f"bad --resume={path!r}: expected a training-state-<kimg>.keras file or a run directory")
-        try:
-            check_keras_archive(path)
-        except ValueError as error:
-            raise InputError(f"bad --resume={path!r}: {_one_line(error)}") from None
-        return path
-    try:
-        state, broken = newest_intact_training_state(path)
-    except ValueError:
-        raise InputError(f"bad --resume={path!r}: the directory holds no training-state-<kimg>.keras") from None
-    if state is None:
-        raise InputError(f"bad --resume={path!r}: no intact training state (the newest: {_one_line(broken[0][1])})")
-    for damaged, reason in broken:
-        print(f"train.py: warning: skipping {os.path.basename(damaged)}: {_one_line(reason)} "
-              f"Resuming from {os.path.basename(state)}.", file=sys.stderr)
-    return state
-
-
-# Flags that describe this invocation, not the run: never taken from a resumed run's options.
-_NOT_INHERITED = frozenset({"resume", "resume_g", "resume_d", "resume_g_ema", "dry_run"})
-
-
-def inherit_run_options(opts):
-    """`opts` with every flag not given on the command line taken from the resumed run's options.
-
-    `--resume <run dir or state>` continues a run as it was started: the
-    `training_options.json` beside the state supplies the flags the command
-    line leaves out (`--cond`, `--cfg`, `--batch`, `--gamma`, ...), and
-    flags given explicitly win. Without such a file nothing changes.
-    """
-    from keras_creps.utils.run_dir import OPTIONS_FILE
-
-    folder = resume_folder(opts.resume)
-    path = os.path.join(folder, OPTIONS_FILE)
-    if not os.path.isfile(path):
-        return opts
-    try:
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f).get("options", {})
-        if not isinstance(saved, dict):
-            raise ValueError("its 'options' is not an object")
-    except (OSError, ValueError, AttributeError) as error:
-        raise InputError(f"bad --resume={opts.resume!r}: {path} is unreadable ({_one_line(error)})") from None
-    taken = {name: saved[name] for name in OPTION_NAMES
-             if name in saved and name not in opts.given and name not in _NOT_INHERITED
-             and saved[name] != getattr(opts, name)}
-    if taken:
-        print(f"train.py: options of the resumed run ({path}), unless given on the command line: "
-              + " ".join(f"--{name}={value}" for name, value in sorted(taken.items())))
-    return types.SimpleNamespace(**{**vars(opts), **taken})
-
-
-def _remove_stale_temporaries(folder):
-    """Clears what interrupted writes left in a run directory (not in other folders, nor while in use)."""
-    from keras_creps.utils import run_dir
-
-    if not (run_dir.list_training_states(folder) or run_dir.is_run_dir(folder)):
-        return  # not a run directory: its hidden files are none of our business
-    if run_dir.run_dir_in_use(folder):
-        print(f"train.py: note: a run is still writing into {folder}; its temporary files are left alone")
-        return
-    removed = run_dir.remove_stale_temporaries(folder)
-    if removed:
-        print(f"train.py: removed {len(removed)} stale temporary file(s) of interrupted writes from {folder}: "
-              f"{', '.join(removed)}")
-
-
-def _load_training_state(opts, state_path):
-    import keras
-
-    from keras_creps import CREPSGAN
-
-    try:
-        gan = keras.saving.load_model(state_path)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is one input error
-        raise InputError(f"bad --resume={state_path!r}: could not be loaded ({type(error).__name__}: "
-                         f"{_one_line(error)})") from None
-    if not isinstance(gan, CREPSGAN):
-        raise InputError(
-            f"bad --resume={state_path!r}: holds a {type(gan).__name__}, not a CREPSGAN training state "
-            "(use --resume_g/--resume_d for networks)"
-        )
-    if opts.run_eagerly:
-        gan.run_eagerly = True
-    return gan
-
-
-# --------------------------------------------------------------------------- networks
-
-
-def _network_kwargs(opts, resolution, c_dim, channels):
-    from keras_creps.training.configs import network_kwargs
-
-    g_kwargs, d_kwargs = network_kwargs(opts.cfg, resolution, c_dim=c_dim, img_channels=channels)
-    if opts.cbase is not None:
-        d_kwargs["channel_base"], g_kwargs["channel_base"] = opts.cbase, 2 * opts.cbase
-    if opts.cmax is not None:
-        d_kwargs["channel_max"], g_kwargs["channel_max"] = opts.cmax, 2 * opts.cmax
-    return g_kwargs, d_kwargs
-
-
-def _augment_pipeline(opts):
-    """The pipeline of --aug and --augpipe, or None (noaug, or fixed p = 0 as the official code)."""
-    from keras_creps.augment import AugmentPipeline
-
-    if opts.aug == "noaug" or (opts.aug == "fixed" and opts.p == 0):
-        return None
-    # float32 under any --mixed_precision: the resampling needs the precision
-    # (the official pipeline also runs in float32).
-    return AugmentPipeline(opts.augpipe, p=opts.p if opts.aug == "fixed" else 0.0, dtype="float32",
-                           name="augment")
-
-
-def _count(model):
-    import numpy as np
-
-    return int(sum(np.prod(v.shape) for v in model.weights if v.trainable))
-
-
-def _load_network(path, which):
-    from keras_creps.models.presets import load_discriminator, load_generator
-    from keras_creps.utils.keras_archive import check_keras_archive
-
-    loader = load_discriminator if which == "resume_d" else load_generator
-    try:
-        if os.path.isfile(path) and path.endswith(".keras"):
-            check_keras_archive(path)  # Keras calls a damaged file "not found"
-        return loader(path)
-    except (ValueError, FileNotFoundError, OSError) as error:
-        raise InputError(f"bad --{which}={path!r}: {_one_line(error)}") from None
-
-
-def _new_gan(opts, info):
-    """A `CREPSGAN` of fresh networks, or of the --resume_g/--resume_d ones (transfer learning), compiled."""
-    from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
-    from keras_creps.training.schedules import default_adam
-
-    g_kwargs, d_kwargs = _network_kwargs(opts, info.resolution, info.c_dim, info.channels)
-    generator_ema = None
-    if opts.resume_g:
-        generator = _load_network(opts.resume_g, "resume_g")
-        generator_ema = _load_network(opts.resume_g_ema, "resume_g_ema") if opts.resume_g_ema else None
-    else:
-        generator = CREPSGenerator(**g_kwargs, name="generator")
-    if opts.resume_d:
-        discriminator = _load_network(opts.resume_d, "resume_d")
-    else:
-        d_config = dict(d_kwargs, resolution=generator.resolution, c_dim=generator.c_dim,
-                        img_channels=generator.img_channels)
-        discriminator = CREPSDiscriminator(**d_config, name="discriminator")
-    try:
-        gan = CREPSGAN(generator, discriminator, generator_ema=generator_ema, augment=_augment_pipeline(opts))
-    except ValueError as error:
-        raise InputError(f"bad --resume_g/--resume_d/--resume_g_ema: {_one_line(error)}") from None
-    jit_compile = opts.jit_compile.lower()
-    gan.compile(
-        default_adam(opts.glr),
-        default_adam(opts.dlr),
-        r1_gamma=opts.gamma,
-        pl_weight=opts.pl_weight,
-        seed=opts.seed,
-        # Trained weights need no EMA ramp-up (as the official --resume).
-        ema_rampup=None if opts.resume_g else 0.05,
-        ada_target=opts.target if opts.aug == "ada" else None,
-        # The official code makes ADA react faster when starting from trained weights.
-        ada_kimg=100.0 if opts.resume_g and "ada_kimg" not in opts.given else opts.ada_kimg,
-        jit_compile="auto" if jit_compile == "auto" else jit_compile == "true",
-        run_eagerly=opts.run_eagerly,
-    )
-    return gan
-
-
-def _check_network_fits(opts, gan, info, source, state_path):
-    for attr, have in (("resolution", info.resolution), ("c_dim", info.c_dim), ("img_channels", info.channels)):
-        net = getattr(gan.generator, attr)
-        if net != have:
-            flag = "resume" if state_path else "resume_g"
-            raise InputError(
-                f"bad --{flag}={getattr(opts, flag)!r}: the network has {attr}={net}, the dataset {source!r} "
-                f"{attr}={have}" + (" (pass --cond for a conditional network)" if attr == "c_dim" else "")
-            )
-
-
-def _note_kept_settings(opts, gan):
-    """A resumed state keeps its compile settings; say which flags that overrides."""
-    compile_config = gan.get_compile_config() or {}
-    saved = {"gamma": compile_config.get("r1_gamma"), "pl_weight": compile_config.get("pl_weight"),
-             "seed": compile_config.get("seed"), "target": compile_config.get("ada_target")}
-    differ = {k: v for k, v in saved.items() if v is not None and v != getattr(opts, k)}
-    if differ:
-        print(f"train.py: note: resuming keeps the state's settings {differ} (flags ignored)")
-
-
-# --------------------------------------------------------------------------- data
-
-
-def _scan_data(opts, source):
-    """Validates the data once (bad-file report, resolution, labels); returns its `DatasetInfo`."""
-    from keras_creps.data import make_dataset
-
-    try:
-        _, info = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
-                               seed=opts.seed, data_dir=opts.data_dir, prefetch=False)
-    except (ValueError, FileNotFoundError, OSError) as error:
-        raise InputError(f"bad --data={source!r}: {_one_line(error)}") from None
-    if opts.resolution is not None and opts.resolution != info.resolution:
-        raise UsageError(
-            f"bad --resolution={opts.resolution}: the dataset {source!r} is {info.resolution}x{info.resolution} "
-            "(resize it with recipes/dataset_tool.py --resolution)"
-        )
-    if getattr(info.report, "num_bad", 0):
-        print(info.report.summary())
-    return info
-
-
-def _training_data(opts, strategy, source, info, step0):
-    """The distributed training stream, continuing where a resumed run stopped."""
-    from keras_creps.data import make_dataset
-    from keras_creps.training.distribute import distribute_dataset
-
-    num_replicas = getattr(strategy, "num_replicas_in_sync", 1)
-
-    def dataset_fn(context):
-        seed = opts.seed if (opts.resume_skip_data or not step0) else opts.seed + step0
-        # `validated`: the source was scanned once; each pipeline reuses that scan.
-        dataset, _ = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
-                                  seed=seed, data_dir=opts.data_dir, input_context=context, validated=info)
-        if step0 and opts.resume_skip_data:
-            # Batches per step from this pipeline: per-replica batches under a TF strategy.
-            pipelines = context.num_input_pipelines if context is not None else 1
-            per_step = num_replicas // pipelines if context is not None else 1
-            dataset = dataset.skip(step0 * per_step)
-        return dataset
-
-    return distribute_dataset(strategy, dataset_fn)
-
-
-def _real_images(opts, source, info):
-    """Up to `columns x 4` images, or `columns` per class (one row each) for --cond."""
-    import numpy as np
-
-    from keras_creps.data import load_images
-
-    columns = opts.grid_columns
-    if not info.c_dim:
-        images, _ = load_images(source, resolution=info.resolution, channels=info.channels,
-                                max_images=columns * 4, seed=opts.seed, data_dir=opts.data_dir)
-        return images
-    images, labels = load_images(source, resolution=info.resolution, channels=info.channels, use_labels=True,
-                                 max_images=max(1000, columns * info.c_dim * 4), seed=opts.seed,
-                                 data_dir=opts.data_dir)
-    classes = np.argmax(labels, axis=1)
-    blank = np.full((1, *images.shape[1:]), 255, np.uint8)
-    rows = []
-    for k in range(info.c_dim):
-        row = images[classes == k][:columns]
-        rows.append(np.concatenate([row] + [blank] * (columns - len(row))))
-    return np.concatenate(rows)
-
-
 # --------------------------------------------------------------------------- the run
-
-
-def _schedule(opts, gan):
-    """Steps and epochs of the run: a tick is one epoch; training ends at the first tick at or after --kimg."""
-    from keras_creps.training.callbacks import read_counters
-
-    step0, seen0 = read_counters(gan)
-    steps_per_tick = max(1, round(opts.tick * 1000 / opts.batch))
-    total_steps = max(1, math.ceil(opts.kimg * 1000 / opts.batch))
-    epochs = math.ceil(total_steps / steps_per_tick)
-    return types.SimpleNamespace(step0=step0, seen0=seen0, steps_per_tick=steps_per_tick, total_steps=total_steps,
-                                 epochs=epochs, initial_epoch=step0 // steps_per_tick)
-
-
-def _options_document(opts, gan, info, source, strategy, plan, state_path):
-    """The `training_options.json` content: every flag, and what they resolved to."""
-    import keras
-
-    return {
-        "options": {name: getattr(opts, name) for name in OPTION_NAMES},
-        "resolved": {
-            "backend": keras.config.backend(),
-            "keras_version": keras.__version__,
-            "data_source": str(source),
-            "dataset": _dataset_facts(info),
-            "generator": gan.generator.get_config(),
-            "discriminator": gan.discriminator.get_config(),
-            "compile": dict(gan.get_compile_config() or {}),
-            "parameters": {"generator": _count(gan.generator), "discriminator": _count(gan.discriminator)},
-            "augment": None if gan.augment is None else gan.augment.get_config(),
-            "strategy": type(strategy).__name__ if strategy is not None else None,
-            "steps_per_tick": plan.steps_per_tick,
-            "total_steps": plan.total_steps,
-            "epochs": plan.epochs,
-            "resumed_from": state_path,
-            "start_step": plan.step0,
-            "start_kimg": plan.seen0 / 1000,
-            "dtype_policy": keras.config.dtype_policy().name,
-        },
-    }
-
-
-def _dataset_facts(info):
-    return {"name": info.name, "kind": info.kind, "num_images": info.num_images, "resolution": info.resolution,
-            "channels": info.channels, "c_dim": info.c_dim,
-            "class_names": list(info.class_names) if info.class_names else None, "xflip": info.xflip}
-
-
-def _print_dry_run(document, gan, info, plan):
-    print(json.dumps(document, indent=2, default=str))
-    for net in (gan.generator, gan.discriminator):
-        print(f"{net.name}: {_count(net):,} parameters")
-    print(f"dry run: {info.num_images} images ({info.name}, {info.resolution}x{info.resolution}, "
-          f"c_dim={info.c_dim}); {plan.total_steps} steps = {plan.epochs} ticks of {plan.steps_per_tick} steps; "
-          f"backend {document['resolved']['backend']}")
-
-
-def _new_run_dir(opts, info):
-    """`<outdir>/<NNNNN>-creps[-<cfg>]-<dataset>-<res>-batch<B>-gamma<G>[-<desc>]`, created."""
-    prefix = "creps" if opts.cfg == "paper" else f"creps-{opts.cfg}"
-    description = f"{prefix}-{info.name}-{info.resolution}-batch{opts.batch}-gamma{opts.gamma:g}"
-    if opts.desc:
-        description += f"-{opts.desc}"
-    from keras_creps.utils.run_dir import next_run_dir
-    from keras_creps.utils.output_paths import make_output_dir
-
-    try:
-        make_output_dir(opts.outdir, name="--outdir")  # writes a probe: `os.access` says yes to root on read-only disks
-        return next_run_dir(opts.outdir, description)
-    except ValueError as error:
-        raise InputError(_one_line(error)) from None
-
-
-def _metrics_callbacks(opts, run_dir, source, every_steps):
-    """`[MetricsCallback]` for --metrics (on the snapshot schedule), or `[]`."""
-    names = _metric_names(opts)
-    if not names:
-        return []
-    from keras_creps.training.callbacks import MetricsCallback
-
-    try:
-        return [MetricsCallback(names, run_dir, every_steps=every_steps, batch_size=opts.batch, data=source,
-                                num_gen=opts.metrics_num_gen, data_dir=opts.data_dir,
-                                generator_format=opts.snapshot_format)]
-    except (ValueError, FileNotFoundError, ImportError) as error:
-        raise UsageError(f"bad --metrics={','.join(opts.metrics)!r}: {_one_line(error)}") from None
-
-
-def _callbacks(opts, run_dir, source, info, plan, state_path, log):
-    """The run's callbacks, in the order they must run: progress, guard, snapshots, grids, TensorBoard, metrics."""
-    import keras
-
-    from keras_creps.training import callbacks
-
-    snap_steps = opts.snap * plan.steps_per_tick
-    metrics = _metrics_callbacks(opts, run_dir, source, snap_steps)  # after snapshots: results name them
-    for callback in metrics:
-        callback.stream = log
-    facts = {"dataset": _dataset_facts(info), "backend": keras.config.backend()}
-    snapshots = callbacks.SnapshotCallback(
-        run_dir, every_steps=snap_steps, batch_size=opts.batch, keep_states=opts.keep or None,
-        generator_format=opts.snapshot_format, info=facts,
-    )
-    snapshots.last_state_path = state_path
-    return [
-        # Progress first: it times each step before the others save anything after it.
-        callbacks.KimgProgress(opts.kimg, every_steps=plan.steps_per_tick, batch_size=opts.batch, stream=log,
-                               interval=opts.progress_interval, stats_path=os.path.join(run_dir, "stats.jsonl")),
-        callbacks.NonFiniteGuard(snapshots=snapshots, batch_size=opts.batch, stream=log),
-        snapshots,
-        callbacks.SampleGridCallback(
-            run_dir, every_steps=snap_steps, batch_size=opts.batch, columns=opts.grid_columns, seed=opts.seed,
-            reals=_real_images(opts, source, info), log_dir=run_dir,
-        ),
-        callbacks.TensorBoardLogger(run_dir, every_steps=opts.log_every, batch_size=opts.batch),
-        *metrics,
-    ]
-
-
-class _Tee:
-    """A text stream writing to stdout and to the run's log file."""
-
-    def __init__(self, path):
-        # Line-buffered: each finished line is in the file at once (`tail -f`, crashes).
-        self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by close()
-
-    def write(self, text):
-        sys.stdout.write(text)
-        self.file.write(text)
-
-    def flush(self):
-        sys.stdout.flush()
-        self.file.flush()
-
-    def close(self):
-        self.file.close()
-
-
-def _fit(opts, gan, dataset, run_dir, source, info, plan, state_path):
-    """Trains into `run_dir`; raises `FloatingPointError` when a logged term went non-finite."""
-    import keras
-
-    from keras_creps.training.callbacks import NonFiniteGuard, SnapshotCallback
-    from keras_creps.utils.run_dir import hold_run_dir
-
-    log = _Tee(os.path.join(run_dir, "log.txt"))
-    try:
-        callbacks = _callbacks(opts, run_dir, source, info, plan, state_path, log)
-        guard = next(c for c in callbacks if isinstance(c, NonFiniteGuard))
-        snapshots = next(c for c in callbacks if isinstance(c, SnapshotCallback))
-        start = f"resuming {state_path} at step {plan.step0}" if state_path else "starting"
-        log.write(f"run {run_dir}\n{start} ({keras.config.backend()}); {plan.total_steps} steps of {opts.batch} "
-                  f"images, {plan.steps_per_tick} per tick\n")
-        began = time.time()
-        # Held while training: a run resuming from this directory then leaves our temporaries alone.
-        with hold_run_dir(run_dir):
-            if plan.initial_epoch < plan.epochs:
-                # shuffle=False: the stream is shuffled already (fit would only warn that it ignores True).
-                gan.fit(dataset, epochs=plan.epochs, initial_epoch=plan.initial_epoch,
-                        steps_per_epoch=plan.steps_per_tick, callbacks=callbacks, verbose=0, shuffle=False)
-        log.write(f"{'stopped' if guard.triggered else 'done'} after {time.time() - began:.1f} s; "
-                  f"last snapshot {snapshots.last_state_path}\n")
-    finally:
-        log.close()
-    if guard.triggered:
-        raise FloatingPointError(guard.message)
-    return run_dir
 
 
 def train(opts=None):
     """Runs training with the options (`read_options()` by default); returns the run directory (None for --dry_run).
 
-    Raises `UsageError` for bad flag values, `InputError` for unusable
-    inputs or outputs and `FloatingPointError` when a logged term goes
-    non-finite.
+    Raises `OptionError` for bad flag values, `InputError` for unusable
+    inputs or outputs (both from `keras_creps.training.run_errors`) and
+    `FloatingPointError` when a logged term goes non-finite.
     """
-    opts = opts if opts is not None else read_options()
-    if opts.resume:
-        opts = inherit_run_options(opts)
-    _check_flags(opts)
     import keras
 
     from keras_creps.data.default import default_dataset_path
     from keras_creps.training.distribute import distribution_scope
+    from keras_creps.training.resume import inherit_run_options
+    from keras_creps.training.run_errors import OptionError
 
+    opts = opts if opts is not None else read_options()
+    if opts.resume:
+        opts = inherit_run_options(opts, OPTION_NAMES, log=_say)
+    _check_flags(opts)
     source = opts.data or default_dataset_path()
     previous_policy = keras.config.dtype_policy()
     try:
@@ -729,7 +271,7 @@ def train(opts=None):
             try:
                 strategy = stack.enter_context(distribution_scope(opts.gpus, allow_cpu=True, name="--gpus"))
             except ValueError as error:
-                raise UsageError(f"bad --gpus={opts.gpus}: {error}") from None
+                raise OptionError(f"bad --gpus={opts.gpus}: {error}") from None
             if opts.mixed_precision != "none":
                 keras.config.set_dtype_policy(f"mixed_{opts.mixed_precision}")
             return _train(opts, strategy, source)
@@ -738,27 +280,32 @@ def train(opts=None):
 
 
 def _train(opts, strategy, source):
+    import json
+
     import keras
 
+    from keras_creps.training import resume, run_data, run_networks, run_plan
+    from keras_creps.training.run_fit import fit_run
     from keras_creps.utils.run_dir import OPTIONS_FILE, write_json
 
-    info = _scan_data(opts, source)
+    info = run_data.scan_data(opts, source)
     keras.utils.set_random_seed(opts.seed)
-    state_path = find_training_state(opts.resume) if opts.resume else None
-    gan = _load_training_state(opts, state_path) if state_path else _new_gan(opts, info)
-    _check_network_fits(opts, gan, info, source, state_path)
+    state_path = resume.find_training_state(opts.resume, log=_say, warn=_warn) if opts.resume else None
+    gan = resume.load_training_state(state_path, opts.run_eagerly) if state_path else run_networks.new_gan(opts, info)
+    run_networks.check_network_fits(opts, gan, info, source, state_path)
     if state_path:
-        _note_kept_settings(opts, gan)
-    plan = _schedule(opts, gan)
-    document = _options_document(opts, gan, info, source, strategy, plan, state_path)
+        resume.note_kept_settings(opts, gan, log=_say)
+    plan = run_plan.plan_schedule(gan, opts.kimg, opts.tick, opts.batch)
+    document = run_plan.options_document(opts, OPTION_NAMES, gan, info, source, strategy, plan, state_path)
     if opts.dry_run:
-        _print_dry_run(document, gan, info, plan)
+        print(json.dumps(document, indent=2, default=str))
+        print("\n".join(run_plan.dry_run_summary(gan, info, plan)))
         return None
-    run_dir = _new_run_dir(opts, info)
+    run_dir = run_plan.new_run_dir(opts, info)
     document["resolved"]["run_dir"] = run_dir
     write_json(os.path.join(run_dir, OPTIONS_FILE), document)
-    dataset = _training_data(opts, strategy, source, info, plan.step0)
-    return _fit(opts, gan, dataset, run_dir, source, info, plan, state_path)
+    dataset = run_data.training_data(opts, strategy, source, info, plan.step0)
+    return fit_run(opts, gan, dataset, run_dir, source, info, plan, state_path)
 
 
 def run(argv):
@@ -773,9 +320,11 @@ def main(argv):
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)
+    from keras_creps.training.run_errors import InputError, OptionError
+
     try:
         train()
-    except UsageError as error:
+    except OptionError as error:
         print(f"train.py: {error}", file=sys.stderr)
         sys.exit(2)
     except (InputError, FloatingPointError) as error:

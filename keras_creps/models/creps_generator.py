@@ -275,6 +275,33 @@ class CREPSGenerator(CREPSModel):
 
         return generate
 
+    def make_points_function(self, jit_compile=True):
+        """Returns `points(ws, rows, cols)`: `synthesis_points` compiled for inference.
+
+        Compiled as `make_generate_function` compiles its parts (`tf.function`
+        with XLA on TensorFlow, `jax.jit` over the variables on JAX,
+        `torch.inference_mode()` on PyTorch), so rendering free sample points
+        (rotated or warped views) costs about what a grid render does. Each
+        new number of points compiles once: callers that loop over chunks
+        should pad them to one length.
+
+        Args:
+            jit_compile: bool. Use XLA on TensorFlow; `jax.jit` on JAX.
+                Defaults to `True`.
+
+        Returns:
+            A callable `(ws, rows, cols) -> [N, P, C]` backend tensor, for
+            `ws` `[N, num_ws, w_dim]` and `rows`, `cols` `[P]` or `[N, P]`.
+
+        Example:
+        ```python
+        points = generator.make_points_function()
+        ws = generator.mapping(z)
+        values = points(ws, np.array([0.5, 0.25], "float32"), np.array([0.5, 0.75], "float32"))  # [N, 2, C]
+        ```
+        """
+        return self._compile(self.synthesis_points, jit_compile)
+
     def _compile(self, fn, jit_compile):
         """`fn` compiled for inference on the current backend (see `make_generate_function`)."""
         backend = keras.config.backend()

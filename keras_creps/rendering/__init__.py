@@ -9,6 +9,7 @@ centre; `scale` is only the official `--scale`, an output-size multiple of
 the native resolution (`scale_coords`).
 """
 
+from keras_creps.rendering.batch_render import Outputs
 from keras_creps.rendering.consistency import psnr
 from keras_creps.rendering.consistency import scale_consistency
 from keras_creps.rendering.coords import axis_coords
@@ -22,9 +23,14 @@ from keras_creps.rendering.warps import affine_points
 from keras_creps.rendering.warps import field_points
 from keras_creps.rendering.warps import render_points_grid
 from keras_creps.rendering.warps import swirl_field
+from keras_creps.rendering.video import Video
+from keras_creps.rendering.view import View
 
 __all__ = [
+    "Outputs",
     "TilePlan",
+    "Video",
+    "View",
     "affine_matrix",
     "affine_points",
     "axis_coords",

@@ -24,6 +24,7 @@ __all__ = [
     "SeedBatchRenderer",
     "class_labels",
     "image_bytes",
+    "parse_seeds",
     "plan_seed_batches",
     "seed_latents",
     "seeds_per_batch",
@@ -57,6 +58,46 @@ def seed_latents(seeds, z_dim):
             raise ValueError(f"`seed` must be at most {MAX_SEED}. Received: seed={seed!r}")
         latents[i] = np.random.RandomState(seed).randn(z_dim)
     return latents
+
+
+def parse_seeds(text, max_count=None):
+    """Seeds from text such as `"0,3,5-9"`: single seeds and inclusive `a-b` ranges.
+
+    The count is checked before any range is expanded, so `"0-4294967295"`
+    fails at once instead of filling memory.
+
+    Args:
+        text: str. Comma-separated seeds and ranges, each in `[0, MAX_SEED]`.
+        max_count: int or None. Most seeds allowed. Defaults to no limit.
+
+    Returns:
+        A list of ints, in the order given.
+
+    Raises:
+        ValueError: a part is no seed or range, a seed is out of range, or
+            there are more than `max_count`; the message is one line.
+
+    Example:
+    ```python
+    parse_seeds("0,3,5-9")   # [0, 3, 5, 6, 7, 8, 9]
+    ```
+    """
+    spans = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            low, high = (int(v) for v in part.split("-", 1)) if "-" in part else (int(part), int(part))
+            if low > high:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{part!r} is not a seed or an a-b range of non-negative integers") from None
+        if low < 0 or high > MAX_SEED:
+            raise ValueError("seeds must be integers in [0, 2**32)")
+        spans.append((low, high))
+    count = sum(high - low + 1 for low, high in spans)
+    if max_count is not None and count > max_count:
+        raise ValueError(f"{count} seeds, at most {max_count} a run")
+    return [seed for low, high in spans for seed in range(low, high + 1)]
 
 
 def class_labels(class_index, c_dim, count):
@@ -179,7 +220,7 @@ class SeedBatchRenderer:
         if self._points is None:
             # The generator compiles its point renderer like its grid renderer (XLA, jit, inference
             # mode), so a rotation video costs about what a straight one does, not an eager pass a frame.
-            self._points = self.generator._compile(self.generator.synthesis_points, True)
+            self._points = self.generator.make_points_function()
         ws = self.generator.mapping(z, c, truncation_psi=self.truncation_psi)
         matrix = affine_matrix(rotate=rotate)
         height, width = len(rows), len(cols)

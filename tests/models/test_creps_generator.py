@@ -283,3 +283,15 @@ class TestGenerateFunction(TestCase):
         # Bitwise on TensorFlow, JAX and PyTorch here; the bound allows other BLAS blockings.
         err = np.max(np.abs(tiled - untiled)) / np.max(np.abs(untiled))
         self.assert_close_to_reference(tiled, untiled, tol=1e-6, label=f"tiles vs untiled (bitwise={err == 0})")
+
+
+def test_points_function_matches_synthesis_points():
+    g = tiny_generator()
+    z = np.random.RandomState(0).randn(2, 32).astype("float32")
+    ws = g.mapping(z)
+    rows = np.array([0.0, 0.25, 0.5, 1.0], "float32")
+    cols = np.array([0.5, 0.75, 0.0, 1.0], "float32")
+    points = g.make_points_function()
+    got = to_numpy(points(ws, rows, cols))
+    assert got.shape == (2, 4, g.img_channels)
+    np.testing.assert_allclose(got, to_numpy(g.synthesis_points(ws, rows, cols)), atol=1e-4)

@@ -69,18 +69,18 @@ def runs(data, tmp_path_factory):
     (its newest training state); the resumed run must end where the
     uninterrupted one did.
     """
-    import keras_creps.data
+    from keras_creps.training import run_data  # the run's data set-up: where train.py's make_dataset calls are
 
     outdir = tmp_path_factory.mktemp("runs")
     calls = []
-    original = keras_creps.data.make_dataset
+    original = run_data.make_dataset
 
     def recording_make_dataset(*a, **kw):
         calls.append(kw.get("validated"))
         return original(*a, **kw)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(keras_creps.data, "make_dataset", recording_make_dataset)
+        patch.setattr(run_data, "make_dataset", recording_make_dataset)
         full = train.run(args(data, outdir, "--kimg", "0.024", "--keep", "2", "--progress_interval", "0.001"))
     MAKE_DATASET_CALLS.extend(calls)
     killed = tmp_path_factory.mktemp("killed") / "00000-killed"
