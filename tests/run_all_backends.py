@@ -7,8 +7,10 @@ one (its run is mostly single-threaded XLA compilation), TensorFlow and then
 PyTorch in the other. `--jobs 1` runs them one after another. Each backend's
 pytest output is printed as a block when it finishes, followed by a
 `----- <backend>: ok|FAILED` line; the last line is
-`total: N passed, N failed, N skipped`. Exits non-zero if any backend fails or
-collects no test.
+`total: N passed, N failed, N skipped`, after each backend's time and its
+slowest tests (pytest `--durations`, repeated at the end so that a log cut in
+the middle still shows where the time went). Exits non-zero if any backend
+fails or collects no test.
 """
 
 import os
@@ -53,6 +55,15 @@ def summary_counts(output):
     return counts
 
 
+SLOWEST_SHOWN = 12
+_DURATION = re.compile(r"^\d+\.\d+s (call|setup|teardown) ")
+
+
+def slowest_lines(output):
+    """The `--durations` lines of a pytest output (`12.34s call tests/...`), slowest first."""
+    return [line for line in output.splitlines() if _DURATION.match(line)]
+
+
 def run_backend(root, backend, pytest_args):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     start = time.time()
@@ -65,6 +76,8 @@ def run_backend(root, backend, pytest_args):
 
 def main():
     jobs, pytest_args = parse_args(sys.argv[1:])
+    if not any(arg.startswith("--durations") for arg in pytest_args):
+        pytest_args = [f"--durations={SLOWEST_SHOWN}", *pytest_args]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if jobs == 1:
         lanes = [list(BACKENDS)]
@@ -82,7 +95,7 @@ def main():
             returncode, output, seconds = run_backend(root, backend, pytest_args)
             counts = summary_counts(output)
             ok = returncode == 0 and counts["passed"] > 0
-            results[backend] = (ok, counts)
+            results[backend] = (ok, counts, seconds, slowest_lines(output))
             with print_lock:
                 print(f"===== KERAS_BACKEND={backend} =====", flush=True)
                 sys.stdout.write(output)
@@ -98,7 +111,10 @@ def main():
     totals = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
     failed = []
     for backend in BACKENDS:
-        ok, counts = results.get(backend, (False, {}))
+        ok, counts, seconds, slowest = results.get(backend, (False, {}, 0.0, []))
+        print(f"{backend}: {seconds:.0f} s; slowest:")
+        for line in slowest[:SLOWEST_SHOWN]:
+            print(f"  {line}")
         for key in totals:
             totals[key] += counts.get(key, 0)
         if not ok:
