@@ -165,3 +165,17 @@ def quiet_startup(verbosity=None, import_tensorflow=None):
         with stderr_filtered():
             import tensorflow  # noqa: F401 - imported here so its start-up lines pass the filter
     return True
+
+
+def use_dataset_image_limits():
+    """Turns off Pillow's own decompression-bomb check in a recipe that reads datasets.
+
+    `keras_creps.data` checks every file's declared size and image header
+    against its `ImageLimits` before a pixel is decoded, so Pillow's check
+    (a warning above 89 Mpx, an error above 179 Mpx) only printed two
+    warning lines before our one-line refusal, and refused images that
+    `--max_pixels` allows. Library users keep Pillow's default.
+    """
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None

@@ -53,9 +53,10 @@ flags.DEFINE_integer("seed", 0, "Seed of the samples.")
 flags.DEFINE_boolean("progress", True, "Print progress lines on stderr.")
 
 
-def fail(message):
+def fail(message, code=2):
+    """Ends with one line on stderr: code 2 for a bad flag value, 1 for unusable data or models."""
     print(f"calc_metrics.py: {' '.join(str(message).split())}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def check_flags():
@@ -76,7 +77,7 @@ def check_flags():
         fail(f"bad --seed {FLAGS.seed}: must be non-negative")
     if FLAGS.data and not FLAGS.data.startswith("tfds:") and not os.path.exists(FLAGS.data) and \
             not any(c in FLAGS.data for c in "*?["):
-        fail(f"bad --data {FLAGS.data!r}: no such file or directory")
+        fail(f"bad --data {FLAGS.data!r}: no such file or directory", code=1)
 
 
 def resolve_network(path):
@@ -88,7 +89,7 @@ def resolve_network(path):
         try:
             return latest_network_snapshot(path), path
         except ValueError as error:
-            fail(f"--network {path!r}: {error}")
+            fail(f"--network {path!r}: {error}", code=1)
     parent = os.path.dirname(os.path.abspath(path))
     return path, (parent if os.path.exists(path) and is_run_dir(parent) else None)
 
@@ -149,7 +150,7 @@ def main(argv):
     try:
         generator = presets.load_generator(network_path)
     except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
-        fail(f"--network {network_path!r} could not be loaded: {type(e).__name__}: {e}")
+        fail(f"--network {network_path!r} could not be loaded: {type(e).__name__}: {e}", code=1)
     feature_net = build_feature_network(FLAGS.metrics)
     names = []
     for name in FLAGS.metrics:

@@ -21,7 +21,7 @@ Examples:
 
 import sys
 
-from _startup import quiet_startup
+from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -84,6 +84,7 @@ def check_flags(argv):
 
 def main(argv):
     quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
+    use_dataset_image_limits()
     check_flags(argv)
     from keras_creps.data import ImageLimits
     from keras_creps.data.writer import write_dataset

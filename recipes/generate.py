@@ -205,9 +205,10 @@ def requested_offset():
     if FLAGS.center is not None and FLAGS.translate is not None:
         fail("give either --center (row,col in image units) or its old form --translate, not both")
     if FLAGS.translate is not None:
+        offset = checked_pair("--translate", FLAGS.translate, MAX_OFFSET)  # a bad value: its one line, no warning
         warn("--translate x,y (native pixels, columns first) is deprecated and goes in the next release: "
              "use --center row,col in image units (0.5,0.5 is the view centre)")
-        return "translate", checked_pair("--translate", FLAGS.translate, MAX_OFFSET)
+        return "translate", offset
     if FLAGS.center is not None:
         return "center", checked_pair("--center", FLAGS.center, MAX_OFFSET)
     return None
@@ -246,7 +247,7 @@ def load_generator(network, saved_models, random_init_resolution):
     try:
         choice = network_paths.choose_network(network, saved_models, name="--network")
     except network_paths.NetworkPathError as error:
-        fail(str(error))
+        fail(str(error), code=1)
     if choice.note:
         print(f"generate.py: {choice.note}")
     if choice.path is None:
@@ -257,7 +258,8 @@ def load_generator(network, saved_models, random_init_resolution):
     try:
         generator = presets.load_generator(choice.path)
     except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
-        fail(f"--network {network or choice.path!r} could not be loaded: {type(e).__name__}: {e}".replace("\n", " "))
+        fail(f"--network {network or choice.path!r} could not be loaded: {type(e).__name__}: {e}".replace("\n", " "),
+             code=1)
     return generator, network_paths.network_label(choice.path), choice.path
 
 

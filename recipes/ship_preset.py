@@ -496,12 +496,12 @@ def load_networks(snapshot_path, state_path):
 def preview(out, generator, metadata):
     import keras
 
-    from keras_creps.models import presets
     from keras_creps.utils.preset_card import model_card
+    from keras_creps.utils.preset_io import preset_metadata
 
     print(json.dumps(metadata, indent=2))
     config = keras.saving.serialize_keras_object(generator)
-    print(model_card(out.name, config, presets._metadata(generator, metadata)))
+    print(model_card(out.name, config, preset_metadata(generator, metadata)))
 
 
 def ship():

@@ -65,7 +65,7 @@ import os
 import sys
 import types
 
-from _startup import quiet_startup
+from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -317,6 +317,7 @@ def run(argv):
 
 def main(argv):
     quiet_startup(import_tensorflow=True)  # tf.data on every backend
+    use_dataset_image_limits()
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)

@@ -181,12 +181,17 @@ def write_dataset(
         raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {source!r}")
     label_kind, table, c_dim, class_names = _source_labels(files, labels) or (None, None, 0, None)
     headers = read_all_headers(files, files.names, limits, formats=None)
-    channels, size = _target(headers, channels, resolution, source)
-
     report = BadFileReport(source)
     report.ignored = list(files.ignored)
     for name, reason in files.rejected:
         report.add_bad(name, reason)
+    if all(header.reason is not None for header in headers):
+        # Say why every file was refused, before asking for a size none of them has.
+        for header in headers:
+            report.num_checked += 1
+            report.add_bad(header.name, header.reason)
+        raise ValueError(f"no usable images in {source!r}.\n{report.summary()}")
+    channels, size = _target(headers, channels, resolution, source)
     if dest.lower().endswith(".zip"):
         sink_context = zip_sink(dest, compress_level)
     else:

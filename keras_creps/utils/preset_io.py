@@ -76,7 +76,14 @@ def _json_value(key, value):
     )
 
 
-def _metadata(model, user_metadata):
+def preset_metadata(model, user_metadata=None):
+    """What `save_to_preset` writes to `metadata.json`: the facts it fills in, then `user_metadata`.
+
+    Example:
+    ```python
+    card = model_card("my_gen", config, preset_metadata(generator, {"kimg": 100}))
+    ```
+    """
     if user_metadata is None:
         user_metadata = {}
     if not isinstance(user_metadata, dict):
@@ -154,7 +161,7 @@ def save_to_preset(model, preset_dir, metadata=None):
         raise TypeError(f"`model` must be a keras.Model. Received: model={model!r}")
     preset_dir = Path(preset_dir).expanduser().absolute()
     _check_target(preset_dir)
-    metadata = _metadata(model, metadata)
+    metadata = preset_metadata(model, metadata)
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)  # presets hold networks, not training state
     # A preset is a starting point: an EMA generator (trainable=False while it

@@ -68,20 +68,20 @@ def test_out_dir_for_a_network_file(run_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, code, message",
     [
-        (["--metrics", "fid,swd_full"], "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
-        (["--num_gen", "0"], "bad --num_gen 0"),
-        (["--data", "/nonexistent"], "bad --data '/nonexistent'"),
-        (["--network", "/nonexistent.keras"], "could not be loaded"),
-        (["--metrics", "fid50k_full", "--num_gen", "4"], "--feature_net auto:"),
+        (["--metrics", "fid,swd_full"], 2, "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
+        (["--num_gen", "0"], 2, "bad --num_gen 0"),
+        (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
+        (["--network", "/nonexistent.keras"], 1, "could not be loaded"),
+        (["--metrics", "fid50k_full", "--num_gen", "4"], 2, "--feature_net auto:"),
     ],
 )
-def test_bad_input_gives_one_clear_line(run_dir, tmp_path, args, message):
+def test_bad_input_gives_one_clear_line(run_dir, tmp_path, args, code, message):
     base = [] if "--network" in args else ["--network", str(run_dir)]
     # An empty Keras home: the ImageNet Inception weights are missing, never downloaded.
     proc = run(*base, *args, "--cache_dir", str(tmp_path), env={"KERAS_HOME": str(tmp_path / "keras")})
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.returncode == code, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("calc_metrics.py: ") and message in last, proc.stderr[-1000:]
 

@@ -187,3 +187,18 @@ def test_limit_flags(tmp_path):
     proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--max_pixels", "0")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("--max_pixels=0")
     assert sorted(os.listdir(tmp_path)) == ["raw"]
+
+
+@tool_runs
+def test_only_bad_files_are_named_not_a_missing_size(tmp_path):
+    # Without --resolution and no usable image, the error names why each file was refused
+    # (not "no square images"), and Pillow's own bomb warning does not add lines before it.
+    source = tmp_path / "raw"
+    source.mkdir()
+    make_fifo(source / "pipe.png")
+    write_png_bomb(source / "huge.png", side=12000)
+    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"))
+    assert proc.returncode == 1, proc.stderr[-1000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dataset_tool.py: no usable images in "), lines
+    assert "huge.png (too large: 12000x12000 pixels" in lines[0] and "pipe.png (not a regular file (a FIFO))" in lines[0]

@@ -125,6 +125,15 @@ def test_older_snapshot_keeps_the_gallery(chain, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
 
 
+def test_preview_prints_the_card_and_writes_nothing(chain, tmp_path, capsys):
+    first, second = chain
+    out = tmp_path / "creps_test"
+    ship("--run", str(first), "--run", str(second), "--out", str(out), "--preview")
+    printed = capsys.readouterr().out
+    assert '"kimg": 0.024' in printed and "# creps_test" in printed and "## Truncation" in printed
+    assert not os.path.exists(out) and not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
 def test_size_limit_writes_nothing(chain, tmp_path):
     out = tmp_path / "creps_test"
     with pytest.raises(ship_preset.ShipError, match=r"over --max_mb 0.01; nothing was written"):
