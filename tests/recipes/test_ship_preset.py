@@ -130,7 +130,7 @@ def test_preview_prints_the_card_and_writes_nothing(chain, tmp_path, capsys):
     out = tmp_path / "creps_test"
     ship("--run", str(first), "--run", str(second), "--out", str(out), "--preview")
     printed = capsys.readouterr().out
-    assert '"kimg": 0.024' in printed and "# creps_test" in printed and "## Truncation" in printed
+    assert '"kimg": 0.024' in printed and "# creps_test" in printed and "from_preset" in printed
     assert not os.path.exists(out) and not [p for p in os.listdir(tmp_path) if p.startswith(".")]
 
 
