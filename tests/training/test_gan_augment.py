@@ -166,10 +166,17 @@ class TestAugmentedPhases(TestCase):
     def test_p0_is_exactly_no_augmentation(self, phase_runs):
         logs, _, after, _ = phase_runs
         assert "augment_p" not in logs["none"] and logs["p0"]["augment_p"] == [0.0]
-        assert {k: v for k, v in logs["p0"].items() if k != "augment_p"} == logs["none"]
+        p0_logs = {k: v for k, v in logs["p0"].items() if k != "augment_p"}
+        assert p0_logs.keys() == logs["none"].keys()
+        # Bitwise on TensorFlow and PyTorch. On JAX the two are different XLA programs, and with
+        # the other test lane loading the CPU they differed in the 7th digit (scores_fake
+        # -0.0085426252 vs -0.0085426327, measured in a loaded run; equal when run alone).
+        rtol = 1e-5 if keras.config.backend() == "jax" else 0.0
+        for name, values in logs["none"].items():
+            np.testing.assert_allclose(p0_logs[name], values, rtol=rtol, atol=rtol * 1e-3, err_msg=name)
         assert len(after["p0_all"]) == len(after["none"])
         for a, b in zip(after["p0_all"], after["none"]):
-            np.testing.assert_array_equal(a, b)
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
 
     def test_discriminator_sees_augmented_images_in_every_phase(self, phase_runs):
         # Constant augmented images: D's scores in Gmain and Dmain are D(const),
