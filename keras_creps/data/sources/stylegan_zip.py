@@ -101,13 +101,22 @@ class ZipFiles(FileStore):
                 continue
             self._members[name] = info
         super().__init__(path, list(self._members), rejected)
-        self._local = threading.local()
+        self._archives = {}  # OS thread id -> that thread's open ZipFile
+        self._lock = threading.Lock()
 
     def _archive(self):
-        archive = getattr(self._local, "archive", None)
+        # One open archive per OS thread, keyed by `threading.get_ident()`, not
+        # kept in a `threading.local`: tf.data calls `read` from TensorFlow's
+        # own threads, whose Python thread state (and so any threading.local)
+        # is created anew on every call, so each image read re-parsed the
+        # whole ZIP directory (seen with py-spy: a resumed demo run spent
+        # minutes in ZipFile.__init__ while skipping 150k images).
+        ident = threading.get_ident()
+        archive = self._archives.get(ident)
         if archive is None:
             archive = zipfile.ZipFile(self.path)
-            self._local.archive = archive
+            with self._lock:
+                self._archives[ident] = archive
         return archive
 
     def check(self, name, limits):
