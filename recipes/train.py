@@ -41,8 +41,9 @@ with its `p` and ADA's statistics, the step counter and the compile settings
 (gamma, learning rates, seed, ADA target and speed) from the state, into a new run
 directory; the data stream skips the batches already seen, so a killed run
 resumed from its last state continues exactly as if never stopped (same
-losses and weights; skipping re-reads those batches, which takes a while on
-very long runs - `--noresume_skip_data` reshuffles instead). A run directory
+losses and weights; folder and ZIP data skip positions without reading a file,
+TFRecord/TFDS data read but do not decode the skipped records -
+`--noresume_skip_data` reshuffles instead). A run directory
 resumes from its newest intact state: a newer one that is damaged (cut short,
 not a valid `.keras` archive, or with a broken `.json` record) is named in a
 warning line and skipped; temporaries that interrupted writes left in that
@@ -304,7 +305,7 @@ def _train(opts, strategy, source):
     run_dir = run_plan.new_run_dir(opts, info)
     document["resolved"]["run_dir"] = run_dir
     write_json(os.path.join(run_dir, OPTIONS_FILE), document)
-    dataset = run_data.training_data(opts, strategy, source, info, plan.step0)
+    dataset = run_data.training_data(opts, strategy, source, info, plan.step0, log=_say)
     return fit_run(opts, gan, dataset, run_dir, source, info, plan, state_path)
 
 

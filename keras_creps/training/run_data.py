@@ -46,12 +46,13 @@ def scan_data(opts, source, log=print):
     return info
 
 
-def training_data(opts, strategy, source, info, step0):
+def training_data(opts, strategy, source, info, step0, log=print):
     """The distributed training stream, continuing where a resumed run stopped.
 
-    With `opts.resume_skip_data` the batches of the first `step0` steps are
-    skipped (the stream continues exactly); otherwise the stream is
-    reshuffled with the seed `opts.seed + step0`.
+    With `opts.resume_skip_data` the images of the first `step0` steps are
+    skipped (the stream continues exactly; folders and ZIPs skip positions
+    without reading a file); otherwise the stream is reshuffled with the seed
+    `opts.seed + step0`.
 
     Args:
         opts: namespace with `seed`, `resume_skip_data`, `batch`, `cond`,
@@ -60,6 +61,8 @@ def training_data(opts, strategy, source, info, step0):
         source: the data source.
         info: its `DatasetInfo` from `scan_data`.
         step0: int. Steps already trained.
+        log: callable taking the line that says what is skipped. Defaults to
+            `print`.
 
     Example:
     ```python
@@ -67,17 +70,24 @@ def training_data(opts, strategy, source, info, step0):
     ```
     """
     num_replicas = getattr(strategy, "num_replicas_in_sync", 1)
+    skip_data = bool(step0 and opts.resume_skip_data)
+    if skip_data:
+        log(f"Data: continuing the stream after the {step0 * opts.batch:,} images of the {step0:,} steps "
+            f"already trained ({'skipping positions, no file is read' if info.kind in ('folder', 'zip') else 'records are read, not decoded'}).")
 
     def dataset_fn(context):
         seed = opts.seed if (opts.resume_skip_data or not step0) else opts.seed + step0
+        skip = 0
+        if skip_data:
+            # Each pipeline yields the per-replica batches of its replicas, one batch per replica and step.
+            pipelines = context.num_input_pipelines if context is not None else 1
+            batches_per_step = num_replicas // pipelines if context is not None else 1
+            per_replica = context.get_per_replica_batch_size(opts.batch) if context is not None else opts.batch
+            skip = step0 * batches_per_step * per_replica
         # `validated`: the source was scanned once; each pipeline reuses that scan.
         dataset, _ = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
-                                  seed=seed, data_dir=opts.data_dir, input_context=context, validated=info)
-        if step0 and opts.resume_skip_data:
-            # Batches per step from this pipeline: per-replica batches under a TF strategy.
-            pipelines = context.num_input_pipelines if context is not None else 1
-            per_step = num_replicas // pipelines if context is not None else 1
-            dataset = dataset.skip(step0 * per_step)
+                                  seed=seed, data_dir=opts.data_dir, input_context=context, validated=info,
+                                  skip=skip)
         return dataset
 
     return distribute_dataset(strategy, dataset_fn)

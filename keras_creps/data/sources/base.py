@@ -25,6 +25,11 @@ class StreamOptions:
     input_context: object = None
     use_labels: bool = False
     shuffle_buffer: int = 1
+    # Elements of this pipeline's stream left out at its start (a resumed run
+    # continuing where it stopped). Sources leave them out before reading or
+    # decoding where they can: at 150 kimg, reading and decoding the skipped
+    # images took over 15 minutes; skipping positions takes well under a second.
+    skip: int = 0
 
     @property
     def pipelines(self):
@@ -115,6 +120,9 @@ class RecordSource(Source):
             pairs = pairs.map(lambda encoded, label: (encoded, label, tf.constant(False)))
         if options.shuffle:
             pairs = pairs.shuffle(options.shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True)
+        if options.skip:
+            # Records must still be read to keep the shuffle buffer's order, but not decoded.
+            pairs = pairs.skip(options.skip)
 
         def load(encoded, label, flip):
             image = self.finish_image(self.decode(encoded))

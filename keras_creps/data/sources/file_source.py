@@ -177,8 +177,17 @@ class FileSource(Source):
                 positions = tf.random.experimental.stateless_shuffle(positions, seed=key)
             return tf.data.Dataset.from_tensor_slices(positions)
 
-        epochs = tf.data.Dataset.counter() if options.repeat else tf.data.Dataset.range(1)
+        # Skipping n elements of one of k shards is skipping n * k of the whole
+        # stream; whole epochs are skipped by starting the epoch counter later.
+        skip = int(options.skip) * options.pipelines
+        if options.repeat:
+            epochs = tf.data.Dataset.counter(start=skip // total)
+            skip %= total
+        else:
+            epochs = tf.data.Dataset.range(1)
         positions = epochs.flat_map(epoch)
+        if skip:
+            positions = positions.skip(skip)
         if options.pipelines > 1:
             positions = positions.shard(options.pipelines, options.input_context.input_pipeline_id)
         labels = tf.constant(self.labels) if (options.use_labels and self.labels is not None) else None
