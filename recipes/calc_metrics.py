@@ -81,17 +81,18 @@ def check_flags():
 
 
 def resolve_network(path):
-    """`(network path, run directory or None)`; a run directory gives its newest snapshot."""
-    from keras_creps.utils.run_dir import is_run_dir, latest_network_snapshot
+    """`(network path, run directory or None)`: the model `--network` names and the run it belongs to."""
+    from keras_creps.models import network_paths
+    from keras_creps.utils.run_dir import is_run_dir
 
-    path = os.path.expanduser(path)
-    if os.path.isdir(path) and is_run_dir(path):
-        try:
-            return latest_network_snapshot(path), path
-        except ValueError as error:
-            fail(f"--network {path!r}: {error}", code=1)
-    parent = os.path.dirname(os.path.abspath(path))
-    return path, (parent if os.path.exists(path) and is_run_dir(parent) else None)
+    try:
+        choice = network_paths.choose_network(os.path.expanduser(path), name="--network")
+    except network_paths.NetworkPathError as error:
+        fail(str(error), code=1)
+    if choice.note:
+        print(f"calc_metrics.py: {choice.note}", file=sys.stderr)
+    parent = os.path.dirname(os.path.abspath(choice.path))
+    return choice.path, (parent if is_run_dir(parent) else None)
 
 
 def default_data(run_dir):

@@ -73,7 +73,7 @@ def test_out_dir_for_a_network_file(run_dir, tmp_path):
         (["--metrics", "fid,swd_full"], 2, "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
         (["--num_gen", "0"], 2, "bad --num_gen 0"),
         (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
-        (["--network", "/nonexistent.keras"], 1, "could not be loaded"),
+        (["--network", "/nonexistent.keras"], 1, "no such file, directory or preset"),
         (["--metrics", "fid50k_full", "--num_gen", "4"], 2, "--feature_net auto:"),
     ],
 )

@@ -5,11 +5,17 @@ import json
 from keras_creps.data.labels import LABELS_FILE
 from keras_creps.data.limits import MAX_LABELS_FILE_BYTES, ImageLimits
 
-__all__ = ["IMAGE_EXTENSIONS", "FileStore"]
+__all__ = ["IMAGE_EXTENSIONS", "FileStore", "too_many_files"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 _LABELS_LIMITS = ImageLimits(max_file_bytes=MAX_LABELS_FILE_BYTES)
+
+
+def too_many_files(what, limit):
+    """The error for a folder or ZIP listing more than `limit` files; `what` says how many it has."""
+    return ValueError(f"{what} (the limit is {limit} files: raise it with max_files, "
+                      "or split the data into TFRecord shards)")
 
 
 def is_image_name(name):

@@ -3,7 +3,7 @@
 import os
 import stat
 
-from keras_creps.data.sources.file_store import FileStore
+from keras_creps.data.sources.file_store import FileStore, too_many_files
 
 __all__ = ["FolderFiles"]
 
@@ -44,8 +44,7 @@ class FolderFiles(FileStore):
         for root, dirs, files in os.walk(path):
             dirs.sort()
             if max_files is not None and len(all_names) + len(files) > max_files:
-                raise ValueError(f"{path!r} holds more than {max_files} files (the limit; raise it with "
-                                 f"max_files, or split the data into TFRecord shards)")
+                raise too_many_files(f"{path!r} holds more than {max_files} files", max_files)
             for file in files:
                 rel = os.path.relpath(os.path.join(root, file), path)
                 all_names.append(rel.replace(os.sep, "/"))

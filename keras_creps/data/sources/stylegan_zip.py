@@ -14,7 +14,7 @@ import threading
 import zipfile
 
 from keras_creps.data.labels import normalize_name
-from keras_creps.data.sources.file_store import FileStore
+from keras_creps.data.sources.file_store import FileStore, too_many_files
 
 __all__ = ["ZipFiles", "archive_name", "declared_member_count"]
 
@@ -83,8 +83,7 @@ class ZipFiles(FileStore):
         except OSError as e:
             raise ValueError(f"{path!r} is not a readable ZIP file: {e.strerror or e}") from None
         if max_files is not None and count is not None and count > max_files:
-            raise ValueError(f"{path!r} declares {count} members, more than the limit of {max_files} "
-                             f"(raise it with max_files, or split the data into TFRecord shards)")
+            raise too_many_files(f"{path!r} declares {count} members", max_files)
         try:
             with zipfile.ZipFile(path) as archive:
                 infos = archive.infolist()
