@@ -11,6 +11,7 @@ from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.equalized_dense import EqualizedDense
+from keras_creps.layers.matmul_precision import matmul
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -116,7 +117,7 @@ class ModulatedDense(keras.layers.Layer):
         kernel = self.modulated_kernel(w, gain)  # [N, I, O]
         shape = ops.shape(x)
         flat = ops.reshape(x, (shape[0], -1, self.in_channels))  # [N, P, I]
-        y = ops.matmul(flat, ops.cast(kernel, flat.dtype))  # [N, P, O]
+        y = matmul(flat, kernel)  # [N, P, O], in the precision of `matmul_precision`
         y = ops.reshape(y, tuple(shape[:-1]) + (self.units,))
         bias = self.bias if gain == 1 else self.bias * gain
         return bias_act(y, bias, self.activation, gain=1.0, clamp=self.clamp)

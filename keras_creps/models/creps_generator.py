@@ -7,6 +7,8 @@ from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
+from keras_creps.layers.matmul_precision import MATMUL_DTYPES
+from keras_creps.layers.matmul_precision import matmul_precision
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.models.creps_model import CREPSModel
 
@@ -14,6 +16,20 @@ from keras_creps.models.creps_model import CREPSModel
 def native_coords(size):
     """The official pixel grid of a `size`-pixel axis: `linspace(0, 1, size)`."""
     return np.linspace(0.0, 1.0, size, dtype="float32")
+
+
+def _bfloat16_needs_graph(precision):
+    """True where bfloat16 products must avoid XLA to be fast: TensorFlow without a GPU.
+
+    On this project's 2-core AMX CPU a [4096, 1024] x [1024, 1024] bfloat16
+    product ran at 380 GFLOP/s in a plain TensorFlow graph (oneDNN) and at
+    168 under XLA (slower than XLA's float32, 184).
+    """
+    if precision != "bfloat16" or keras.config.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_logical_devices("GPU")
 
 
 def _padded(x, size, axis):
@@ -158,7 +174,7 @@ class CREPSGenerator(CREPSModel):
 
     def make_generate_function(
         self, truncation_psi=1.0, truncation_cutoff=None, jit_compile=True, band_pixels=16384,
-        max_tile_width=1024, line_chunk=2048,
+        max_tile_width=1024, line_chunk=2048, precision="float32",
     ):
         """Returns a fast, memory-bounded `generate(z, c=None, rows=None, cols=None, sink=None)`.
 
@@ -191,6 +207,16 @@ class CREPSGenerator(CREPSModel):
             max_tile_width: int. Columns in one tile. Defaults to `1024`.
             line_chunk: int. Coordinates per line-network call when an
                 image has more than that many rows + columns. Defaults to `2048`.
+            precision: `"float32"` or `"bfloat16"`. With `"bfloat16"` the
+                line network's matrix products (80% of the work at 256^2) run
+                in bfloat16 with float32 accumulation (see
+                `keras_creps.layers.matmul_precision`); everything else, and
+                the output, stay float32. On a CPU with AMX this is the fast
+                path on TensorFlow (the line network then runs as a plain
+                graph: oneDNN has bfloat16 matrix kernels, XLA:CPU has not)
+                and PyTorch; JAX's XLA:CPU multiplies bfloat16 slower than
+                float32. `recipes/benchmark.py --precision` measures both.
+                Defaults to `"float32"`.
 
         Example:
         ```python
@@ -202,15 +228,19 @@ class CREPSGenerator(CREPSModel):
         positive_int("band_pixels", band_pixels)
         positive_int("max_tile_width", max_tile_width)
         positive_int("line_chunk", line_chunk)
+        if precision not in MATMUL_DTYPES:
+            raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
         def lines(z, c, rows, cols):
             ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-            row_lines, col_lines = synthesis.line_network(ws, rows, cols)
+            # Entered inside the compiled function: the traced program keeps its precision.
+            with matmul_precision(precision):
+                row_lines, col_lines = synthesis.line_network(ws, rows, cols)
             return row_lines, col_lines, ws[:, -1]
 
-        line_fn = self._compile(lines, jit_compile)
+        line_fn = self._compile(lines, jit_compile and not _bfloat16_needs_graph(precision))
         tile_fn = self._compile(synthesis.render_rows, jit_compile)
 
         def to_numpy(values):

@@ -273,6 +273,25 @@ class TestGenerateFunction(TestCase):
         _, _, g = official("creps_tiny")
         with pytest.raises(ValueError, match="max_tile_width=0"):
             g.make_generate_function(max_tile_width=0)
+        with pytest.raises(ValueError, match="precision='float16'"):
+            g.make_generate_function(precision="float16")
+
+    def test_bfloat16_stays_within_40_db_of_float32(self):
+        arrays, _, g = official("creps_small")
+        z = arrays["in/z"]
+        exact = g.make_generate_function()(z)
+        rounded = g.make_generate_function(precision="bfloat16")(z)
+        assert rounded.dtype == np.float32 and rounded.shape == exact.shape
+
+        def to_uint8(images):
+            return np.clip(np.rint(images * 127.5 + 128), 0, 255)
+
+        mse = np.mean((to_uint8(rounded) - to_uint8(exact)) ** 2)
+        psnr = 10 * np.log10(255.0**2 / max(mse, 1e-12))
+        relative = np.max(np.abs(rounded - exact)) / np.max(np.abs(exact))
+        # The products really were rounded (float32 runs agree to ~1e-6), and only they were.
+        assert relative > 1e-4, relative
+        assert psnr >= 40.0, psnr
 
     def test_tiles_match_the_untiled_render_to_1e6(self):
         arrays, _, g = official("creps_small")

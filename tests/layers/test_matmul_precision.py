@@ -1,0 +1,56 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from test_case import to_numpy
+
+from keras_creps.layers.matmul_precision import current_matmul_dtype
+from keras_creps.layers.matmul_precision import matmul
+from keras_creps.layers.matmul_precision import matmul_precision
+from keras_creps.layers.modulated_dense import ModulatedDense
+
+
+def bfloat16_rounded(x):
+    return to_numpy(ops.cast(ops.cast(x, "bfloat16"), "float32")).astype(np.float64)
+
+
+def test_scope_nests_and_restores():
+    assert current_matmul_dtype() is None
+    with matmul_precision("bfloat16"):
+        assert current_matmul_dtype() == "bfloat16"
+        with matmul_precision("float32"):
+            assert current_matmul_dtype() is None
+        assert current_matmul_dtype() == "bfloat16"
+    assert current_matmul_dtype() is None
+    with pytest.raises(ValueError, match="dtype='float16'"):
+        with matmul_precision("float16"):
+            pass
+
+
+def test_bfloat16_products_round_the_operands_and_return_float32():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 64, 96)).astype("float32")
+    kernel = rng.normal(size=(2, 96, 48)).astype("float32")
+    exact = x.astype(np.float64) @ kernel.astype(np.float64)
+    np.testing.assert_allclose(to_numpy(matmul(x, kernel)), exact, rtol=1e-4, atol=1e-4)
+    with matmul_precision("bfloat16"):
+        y = matmul(x, kernel)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32"
+    from_rounded = bfloat16_rounded(x) @ bfloat16_rounded(kernel)
+    scale = np.max(np.abs(exact))
+    # Rounded operands, float32 accumulation; at most one more rounding of the result (2^-8).
+    assert np.max(np.abs(to_numpy(y) - from_rounded)) <= 2.0**-8 * scale
+    assert np.max(np.abs(to_numpy(y) - exact)) > 1e-4 * scale
+
+
+def test_modulated_dense_rounds_only_inside_the_scope():
+    rng = np.random.default_rng(1)
+    layer = ModulatedDense(32, activation="lrelu")
+    x = rng.normal(size=(2, 4, 5, 64)).astype("float32")
+    w = rng.normal(size=(2, 16)).astype("float32")
+    exact = to_numpy(layer(x, w))
+    with matmul_precision("bfloat16"):
+        rounded = to_numpy(layer(x, w))
+    np.testing.assert_array_equal(to_numpy(layer(x, w)), exact)
+    error = np.max(np.abs(rounded - exact)) / np.max(np.abs(exact))
+    assert 1e-4 < error < 3e-2, error
