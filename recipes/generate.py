@@ -26,6 +26,7 @@ Examples:
     python recipes/generate.py --network g.keras --rotate 30 --zoom 2 --center 0.45,0.6 --outdir out
     python recipes/generate.py --network g.keras --seeds 3 --video rotate --video_size 192 --outdir out
     python recipes/generate.py --network g.keras --seeds 3 --height 16384 --outdir out   # tiled, into files
+    python recipes/generate.py --network creps_emoji_64 --seeds 0-99 --size 256 --precision bfloat16 --outdir out
 """
 
 import math
@@ -66,6 +67,9 @@ flags.DEFINE_list("center", None, "View centre row,col in image units; 0.5,0.5 (
 flags.DEFINE_list("translate", None, "Deprecated: shift the view by x,y native pixels (columns first); use --center.")
 flags.DEFINE_float("rotate", 0.0, "Rotate the content by this many degrees (counter-clockwise) about the view centre.")
 flags.DEFINE_float("zoom", 1.0, "Magnify the view about its centre by this factor.")
+flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
+                  "Precision of the generator's large matrix products: bfloat16 is faster on CPUs with AMX "
+                  "(TensorFlow, PyTorch) and GPUs, at about 55 dB PSNR against float32; the output is float32.")
 flags.DEFINE_enum("align", "corners", ["corners", "centers"], "Pixel alignment (corners = official).")
 flags.DEFINE_enum("video", None, ["zoom", "pan", "rotate"], "Also write an animation of the first seed (and class).")
 flags.DEFINE_integer("frames", 48, "Frames of the --video animation.")
@@ -354,7 +358,8 @@ def main(argv):
         images = len(seeds) * (1 if classes is None else len(classes))
         check_free_space(outputs.outdir, batch_render.tiled_disk_bytes(sizes, images, generator.img_channels, outputs),
                          what="rendering the images over --max_untiled_pixels")
-        batch_render.render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video)
+        batch_render.render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video,
+                            precision=FLAGS.precision)
     except OutputPathError as e:
         fail(str(e), code=1)
     except OSError as e:  # e.g. the disk filled up while writing

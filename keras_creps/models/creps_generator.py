@@ -305,7 +305,7 @@ class CREPSGenerator(CREPSModel):
 
         return generate
 
-    def make_points_function(self, jit_compile=True):
+    def make_points_function(self, jit_compile=True, precision="float32"):
         """Returns `points(ws, rows, cols)`: `synthesis_points` compiled for inference.
 
         Compiled as `make_generate_function` compiles its parts (`tf.function`
@@ -318,6 +318,9 @@ class CREPSGenerator(CREPSModel):
         Args:
             jit_compile: bool. Use XLA on TensorFlow; `jax.jit` on JAX.
                 Defaults to `True`.
+            precision: `"float32"` or `"bfloat16"`: the precision of every
+                `ModulatedDense` product (line and pixel networks; see
+                `make_generate_function`). Defaults to `"float32"`.
 
         Returns:
             A callable `(ws, rows, cols) -> [N, P, C]` backend tensor, for
@@ -330,7 +333,14 @@ class CREPSGenerator(CREPSModel):
         values = points(ws, np.array([0.5, 0.25], "float32"), np.array([0.5, 0.75], "float32"))  # [N, 2, C]
         ```
         """
-        return self._compile(self.synthesis_points, jit_compile)
+        if precision not in MATMUL_DTYPES:
+            raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
+
+        def points(ws, rows, cols):
+            with matmul_precision(precision):
+                return self.synthesis_points(ws, rows, cols)
+
+        return self._compile(points, jit_compile and not _bfloat16_needs_graph(precision))
 
     def _compile(self, fn, jit_compile):
         """`fn` compiled for inference on the current backend (see `make_generate_function`)."""

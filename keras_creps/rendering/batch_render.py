@@ -123,7 +123,7 @@ def image_name(label, class_index, seed, size_name):
 
 
 def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, class_grid=False, video=None,
-           log=print):
+           log=print, precision="float32"):
     """Renders every (class, seed) at every size into `outputs.outdir`, then the video if any.
 
     Args:
@@ -138,6 +138,8 @@ def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, 
             carry the class). Defaults to `False`.
         video: `Video` of the first seed and class, or None.
         log: callable taking one progress line. Defaults to `print`.
+        precision: `"float32"` or `"bfloat16"` (see
+            `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
 
     Example:
     ```python
@@ -145,10 +147,11 @@ def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, 
     ```
     """
     # A quarter of the budget for a batch; the grid and one PNG being encoded share the rest.
-    renderer = SeedBatchRenderer(generator, truncation_psi, budget_bytes=max(1, outputs.memory_bytes // 4))
+    renderer = SeedBatchRenderer(generator, truncation_psi, budget_bytes=max(1, outputs.memory_bytes // 4),
+                                 precision=precision)
     for height, width in sizes:
         if outputs.is_tiled(height, width):
-            _render_tiled(generator, seeds, classes, (height, width), view, outputs, truncation_psi, class_grid, log)
+            _render_tiled(renderer, seeds, classes, (height, width), view, outputs, class_grid, log)
         else:
             _render_untiled(renderer, seeds, classes, (height, width), view, outputs, class_grid, log)
     if video is not None:
@@ -201,8 +204,9 @@ def _render_untiled(renderer, seeds, classes, size, view, outputs, class_grid, l
     log(f"rendered {count} images of {name}{where} ({batches} batch{'es' if batches > 1 else ''})")
 
 
-def _render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi, class_grid, log):
+def _render_tiled(renderer, seeds, classes, size, view, outputs, class_grid, log):
     """One size, each image tile by tile into a file under a temporary name, renamed when complete."""
+    generator = renderer.generator
     (height, width), name = size, f"{size[0]}x{size[1]}"
     ext = tiled_extension(height, width, generator.img_channels, outputs)
     log(f"{name} is over {outputs.max_untiled_pixels} pixels: rendering tile by tile into {ext} files (no grid)")
@@ -213,5 +217,6 @@ def _render_tiled(generator, seeds, classes, size, view, outputs, truncation_psi
             # render_large_image writes under a temporary name and renames when complete.
             render_large_image(generator, seed_latents([seed], generator.z_dim), path + ext, height, width,
                                c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
-                               truncation_psi=truncation_psi, tile=outputs.tile)
+                               truncation_psi=renderer.truncation_psi, tile=outputs.tile,
+                               precision=renderer.precision)
             log(f"wrote {path + ext}")

@@ -163,6 +163,8 @@ class SeedBatchRenderer:
         budget_bytes: int. Bytes of uint8 images one batch may hold.
             Defaults to 256 MiB.
         point_chunk: int. Sample points per call of a rotated view.
+        precision: `"float32"` or `"bfloat16"` (see
+            `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
 
     Example:
     ```python
@@ -174,12 +176,14 @@ class SeedBatchRenderer:
     ```
     """
 
-    def __init__(self, generator, truncation_psi=1.0, budget_bytes=DEFAULT_BUDGET_BYTES, point_chunk=POINT_CHUNK):
+    def __init__(self, generator, truncation_psi=1.0, budget_bytes=DEFAULT_BUDGET_BYTES, point_chunk=POINT_CHUNK,
+                 precision="float32"):
         self.generator = generator
         self.truncation_psi = truncation_psi
         self.budget_bytes = positive_int("budget_bytes", budget_bytes)
         self.point_chunk = positive_int("point_chunk", point_chunk)
-        self._generate = generator.make_generate_function(truncation_psi=truncation_psi)
+        self.precision = precision
+        self._generate = generator.make_generate_function(truncation_psi=truncation_psi, precision=precision)
         self._points = None
 
     def plan(self, count, height, width):
@@ -220,7 +224,7 @@ class SeedBatchRenderer:
         if self._points is None:
             # The generator compiles its point renderer like its grid renderer (XLA, jit, inference
             # mode), so a rotation video costs about what a straight one does, not an eager pass a frame.
-            self._points = self.generator.make_points_function()
+            self._points = self.generator.make_points_function(precision=self.precision)
         ws = self.generator.mapping(z, c, truncation_psi=self.truncation_psi)
         matrix = affine_matrix(rotate=rotate)
         height, width = len(rows), len(cols)

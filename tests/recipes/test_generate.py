@@ -339,3 +339,23 @@ def test_read_only_outdir_is_one_line_exit_1(tiny_network, tmp_path):
     locked.mkdir(mode=0o500)
     proc = run("--network", tiny_network, "--class_index", "0", "--outdir", str(locked / "out"))
     assert proc.returncode == 1 and "is not writable" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_bfloat16_precision_everywhere_a_view_is_rendered(tiny_network, tmp_path):
+    common = ["--network", tiny_network, "--seeds", "5-6", "--class_index", "1", "--nogrid"]
+    # 16x16 in one batch, 64x64 tile by tile; the rotated view goes through the points function.
+    views = {"grid": ["--scales", "1,4", "--max_untiled_pixels", "300", "--tile", "7"],
+             "rot": ["--scales", "1", "--rotate", "30"]}
+    for name, args in views.items():
+        for precision in ("float32", "bfloat16"):
+            proc = run(*common, *args, "--precision", precision, "--outdir", str(tmp_path / precision / name))
+            assert proc.returncode == 0, proc.stderr[-2000:]
+    errors = []
+    for name, size in (("grid", 16), ("grid", 64), ("rot", 16)):
+        for seed in (5, 6):
+            file = f"tiny-seed{seed:04d}-{size}x{size}.png"
+            exact, rounded = _png(tmp_path / "float32" / name / file), _png(tmp_path / "bfloat16" / name / file)
+            errors.append(np.mean((exact - rounded) ** 2))
+    psnr = 10 * np.log10(255.0**2 / max(max(errors), 1e-12))
+    assert psnr >= 35.0 and sum(errors) > 0, (psnr, errors)
+    assert run(*common, "--precision", "float16", "--outdir", str(tmp_path / "x")).returncode == 2
