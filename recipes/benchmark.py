@@ -54,6 +54,11 @@ flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the war
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
 flags.DEFINE_string("child", None, "Internal: run one configuration and print its JSON.")
 flags.DEFINE_string("train_compare", None, "An official_train_bench.py JSON result to print side by side.")
+flags.DEFINE_list("precision", ["float32"],
+                  "Precisions to time, each configuration in each: float32, bfloat16 (inference: the line network's "
+                  "products in bfloat16, PSNR against float32 reported; training: the mixed_bfloat16 policy). "
+                  "bfloat16 results are keyed '<config>_bf16'.")
+PRECISIONS = ("float32", "bfloat16")
 
 PAPER_FFHQ = dict(z_dim=512, c_dim=0, w_dim=512, img_channels=3, mapping_layers=8, channel_base=65536, channel_max=1024, biline_channels=32, rank=8)
 BENCH = {
@@ -122,6 +127,8 @@ def run_train_child(name):
     rss_import = rss_mb()
     spec = TRAIN_BENCH[name]
     keras.utils.set_random_seed(0)
+    if FLAGS.precision == ["bfloat16"]:
+        keras.config.set_dtype_policy("mixed_bfloat16")
     gan = build_gan(spec["cfg"], spec["res"])
     gan.compile(r1_gamma=spec["gamma"], jit_compile=FLAGS.jit_compile if backend != "torch" else False)
     n_params = int(sum(np.prod(v.shape) for v in gan.generator.trainable_weights + gan.discriminator.trainable_weights))
@@ -183,7 +190,8 @@ def run_child(name):
     keras.utils.set_random_seed(0)
     generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
-    generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile)
+    precision = FLAGS.precision[0]
+    generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile, precision=precision)
     size = int(spec["res"] * spec.get("scale", 1.0))
     coords = np.linspace(0, 1, size, dtype="float32")
     z = np.random.default_rng(0).standard_normal((spec["batch"], generator.z_dim)).astype("float32")
@@ -199,13 +207,28 @@ def run_child(name):
             t0 = time.perf_counter()
             generate(z, rows=coords, cols=coords)
             times.append(time.perf_counter() - t0)
+    peak = peak_rss_mb()
+    psnr = psnr_against_float32(generator, generate, coords) if precision != "float32" and not too_slow else None
     print(json.dumps({
-        "name": name, "spec": spec, "backend": backend, "n_params": n_params,
+        "name": name, "spec": spec, "backend": backend, "n_params": n_params, "precision": precision,
         "output_shape": list(images.shape), "finite": bool(np.isfinite(images).all()),
         "warmup_s": warm, "times_s": times, "too_slow": too_slow,
         "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak, "psnr_vs_float32_db": psnr,
     }))
+
+
+def psnr_against_float32(generator, generate, coords, seeds=4):
+    """PSNR in dB of `generate`'s uint8 images against the float32 path's, over `seeds` latents."""
+    import numpy as np
+
+    from keras_creps.utils.images import to_uint8
+
+    z = np.random.default_rng(1).standard_normal((seeds, generator.z_dim)).astype("float32")
+    exact = to_uint8(generator.make_generate_function(jit_compile=FLAGS.jit_compile)(z, rows=coords, cols=coords))
+    rounded = to_uint8(generate(z, rows=coords, cols=coords))
+    mse = float(np.mean((exact.astype(np.float64) - rounded) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def cpu_name():
@@ -226,29 +249,33 @@ def run_parent(backend):
     unknown = [n for n in names if n not in BENCH and n not in TRAIN_BENCH]
     if unknown:
         raise app.UsageError(f"Unknown configuration(s) {unknown}; choose from {sorted(BENCH) + sorted(TRAIN_BENCH)}")
+    bad = [p for p in FLAGS.precision if p not in PRECISIONS]
+    if bad or not FLAGS.precision:
+        raise app.UsageError(f"bad --precision {','.join(FLAGS.precision)!r}: choose from {', '.join(PRECISIONS)}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     results = {}
     t_all = time.perf_counter()
-    for name in names:
+    for name, precision in [(n, p) for n in names for p in FLAGS.precision]:
         cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
                f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
-               f"--max_seconds_per_run={FLAGS.max_seconds_per_run}"]
+               f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}"]
+        key = name if precision == "float32" else f"{name}_bf16"
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FLAGS.child_timeout_s, env=env)
         except subprocess.TimeoutExpired:
-            results[name] = {"error": f"timed out after {FLAGS.child_timeout_s}s"}
-            print(f"{name}: timed out", flush=True)
+            results[key] = {"error": f"timed out after {FLAGS.child_timeout_s}s"}
+            print(f"{key}: timed out", flush=True)
             continue
         if proc.returncode != 0:
-            results[name] = {"error": proc.stderr[-3000:]}
-            print(f"{name}: failed\n{proc.stderr[-1500:]}", flush=True)
+            results[key] = {"error": proc.stderr[-3000:]}
+            print(f"{key}: failed\n{proc.stderr[-1500:]}", flush=True)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["process_wall_s"] = time.perf_counter() - t0
         if name in TRAIN_BENCH:
-            results[name] = r
-            print(f"{name}: {r['mean_s_per_step']:.3f} s/step, {r['s_per_kimg']:.0f} s/kimg, "
+            results[key] = r
+            print(f"{key}: {r['mean_s_per_step']:.3f} s/step, {r['s_per_kimg']:.0f} s/kimg, "
                   f"{r['images_per_s']:.2f} images/s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
             continue
         spec = BENCH[name]
@@ -261,14 +288,16 @@ def run_parent(backend):
             r.update(median_s_per_batch=med, min_s=min(r["times_s"]), max_s=max(r["times_s"]),
                      images_per_s=spec["batch"] / med, median_s_per_image=med / spec["batch"],
                      achieved_gflops=2 * macs * spec["batch"] / med / 1e9)
-        results[name] = r
-        print(f"{name}: median {r.get('median_s_per_batch', float('nan')):.3f} s/batch, "
+        results[key] = r
+        print(f"{key}: median {r.get('median_s_per_batch', float('nan')):.3f} s/batch, "
               f"peak RSS {r['peak_rss_mb']:.0f} MB, {r.get('achieved_gflops', float('nan')):.1f} GFLOP/s", flush=True)
 
     import keras
 
     doc = {
-        "what": "keras-creps CREPSGenerator inference on CPU, float32 (mapping + synthesis of the native grid)",
+        "what": "keras-creps CREPSGenerator inference on CPU (mapping + synthesis of the native grid); "
+                "configurations ending in _bf16 ran the line network's products in bfloat16",
+        "precisions": FLAGS.precision,
         "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
         "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
@@ -295,22 +324,24 @@ def load_json(path):
 
 
 def print_table(doc, official=None):
-    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB |"
-    rule = "|---|---|---|---|---|---|"
+    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB | PSNR vs f32 |"
+    rule = "|---|---|---|---|---|---|---|"
     if official:
         header += " official s/batch | official images/s | official working MB | speed-up | memory ratio |"
         rule += "---|---|---|---|---|"
     print(header)
     print(rule)
     for name, r in doc["results"].items():
-        if name in TRAIN_BENCH:
+        if name.removesuffix("_bf16") in TRAIN_BENCH:
             continue
         if "median_s_per_batch" not in r:
             print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
             continue
         row = (f"| {name} | {r['median_s_per_batch']:.3f} | {r['images_per_s']:.3f} | {r['achieved_gflops']:.0f} | "
-               f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} |")
-        o = (official or {}).get("results", {}).get(name)
+               f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} | "
+               f"{'-' if r.get('psnr_vs_float32_db') is None else format(r['psnr_vs_float32_db'], '.1f')} |")
+        # The official benchmark is float32 only: a bfloat16 row is compared with its float32 run.
+        o = (official or {}).get("results", {}).get(name.removesuffix("_bf16"))
         if o and "median_s_per_batch" in o:
             o_work = o["peak_rss_mb"] - o["rss_after_import_mb"]
             row += (f" {o['median_s_per_batch']:.3f} | {o['images_per_s']:.3f} | {o_work:.0f} | "
@@ -333,7 +364,7 @@ def _official_train_run(official, spec):
 
 
 def print_train_table(doc, official=None):
-    rows = [(n, r) for n, r in doc["results"].items() if n in TRAIN_BENCH]
+    rows = [(n, r) for n, r in doc["results"].items() if n.removesuffix("_bf16") in TRAIN_BENCH]
     if not rows:
         return
     header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
@@ -349,7 +380,7 @@ def print_train_table(doc, official=None):
             continue
         row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f} | {r['images_per_s']:.2f} | "
                f"{r['peak_rss_mb']:.0f} |")
-        o = _official_train_run(official, TRAIN_BENCH[name])
+        o = _official_train_run(official, TRAIN_BENCH[name.removesuffix("_bf16")])
         o_kimg = None if o is None else o.get("s_per_kimg")
         if o_kimg:
             row += f" {o_kimg:.0f} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"
