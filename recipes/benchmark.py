@@ -38,6 +38,9 @@ import subprocess
 import sys
 import time
 
+from _benchmark_report import load_json
+from _benchmark_report import print_table
+from _benchmark_report import print_train_table
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -50,6 +53,14 @@ flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backen
 flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
 flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX.")
 flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
+flags.DEFINE_string("official_repo", None,
+                    "A checkout of VinAIResearch/CREPS: time the official benchmark of each configuration right "
+                    "after ours, --repeat times, and print both with their spread.")
+flags.DEFINE_string("official_python", None, "The official environment's Python (default: this one).")
+flags.DEFINE_string("official_tools", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                   os.pardir, "shared", "tools"),
+                    "The directory of official_bench.py and official_train_bench.py.")
+flags.DEFINE_integer("repeat", 1, "Times each configuration is run (alternating with the official's).")
 flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the warm-up takes longer.")
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
 flags.DEFINE_string("child", None, "Internal: run one configuration and print its JSON.")
@@ -242,9 +253,87 @@ def cpu_name():
     return platform.processor()
 
 
-def run_parent(backend):
+def run_ours(name, precision, backend):
+    """One of our configurations in a fresh subprocess: its JSON record, or `{"error": ...}`."""
     from keras_creps.models.creps_macs import creps_generator_macs
 
+    cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
+           f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
+           f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}"]
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FLAGS.child_timeout_s, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {FLAGS.child_timeout_s}s"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-3000:]}
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["process_wall_s"] = time.perf_counter() - t0
+    if name in TRAIN_BENCH:
+        return r
+    spec = BENCH[name]
+    size = int(spec["res"] * spec.get("scale", 1.0))
+    r["macs_per_image"] = creps_generator_macs(dict(resolution=spec["res"], **config_of(spec)), size, size)["total"]
+    r["working_memory_mb"] = r["peak_rss_mb"] - r["rss_after_import_mb"]
+    if r["times_s"]:
+        med = statistics.median(r["times_s"])
+        r.update(median_s_per_batch=med, min_s=min(r["times_s"]), max_s=max(r["times_s"]))
+    return r
+
+
+def combine_repeats(records, batch, macs=None):
+    """One record from the repeats of a configuration: the medians over repeats, each repeat's value kept.
+
+    Inference records get `median_s_per_batch` (the median of the repeats'
+    medians), `images_per_s` and `repeats_images_per_s`; training records
+    `s_per_kimg`, `mean_s_per_step`, `images_per_s` and `repeats_s_per_kimg`.
+    """
+    good = [r for r in records if "error" not in r]
+    if not good:
+        return records[-1]
+    combined = dict(good[-1], repeats=len(good))
+    if "s_per_kimg" in good[-1]:
+        per_kimg = [r["s_per_kimg"] for r in good]
+        median = statistics.median(per_kimg)
+        combined.update(s_per_kimg=median, mean_s_per_step=median * batch / 1000, images_per_s=1000 / median,
+                        repeats_s_per_kimg=per_kimg, peak_rss_mb=max(r["peak_rss_mb"] for r in good))
+        return combined
+    timed = [r for r in good if r.get("median_s_per_batch")]
+    if not timed:
+        return combined
+    per_batch = statistics.median(r["median_s_per_batch"] for r in timed)
+    combined.update(median_s_per_batch=per_batch, images_per_s=batch / per_batch,
+                    median_s_per_image=per_batch / batch,
+                    repeats_images_per_s=[batch / r["median_s_per_batch"] for r in timed])
+    if macs:
+        combined["achieved_gflops"] = 2 * macs * batch / per_batch / 1e9
+    return combined
+
+
+def _say(key, r):
+    if "error" in r:
+        print(f"{key}: failed\n{r['error'][-1500:]}", flush=True)
+    elif "s_per_kimg" in r:
+        print(f"{key}: {r['s_per_kimg']:.0f} s/kimg, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    else:
+        print(f"{key}: median {r.get('median_s_per_batch', float('nan')):.3f} s/batch, "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+
+
+def _official_runner():
+    if not FLAGS.official_repo:
+        return None
+    from _official_runs import OfficialRunner
+
+    try:
+        return OfficialRunner(FLAGS.official_python or sys.executable, FLAGS.official_tools, FLAGS.official_repo,
+                              FLAGS.threads, FLAGS.child_timeout_s)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
+
+
+def run_parent(backend):
     names = FLAGS.only.split(",") if FLAGS.only else DEFAULT_ORDER
     unknown = [n for n in names if n not in BENCH and n not in TRAIN_BENCH]
     if unknown:
@@ -252,139 +341,75 @@ def run_parent(backend):
     bad = [p for p in FLAGS.precision if p not in PRECISIONS]
     if bad or not FLAGS.precision:
         raise app.UsageError(f"bad --precision {','.join(FLAGS.precision)!r}: choose from {', '.join(PRECISIONS)}")
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    results = {}
+    if FLAGS.repeat < 1:
+        raise app.UsageError(f"bad --repeat {FLAGS.repeat}: at least 1")
+    official = _official_runner()
+    ours, theirs = {}, {}
     t_all = time.perf_counter()
-    for name, precision in [(n, p) for n in names for p in FLAGS.precision]:
-        cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
-               f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
-               f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}"]
-        key = name if precision == "float32" else f"{name}_bf16"
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FLAGS.child_timeout_s, env=env)
-        except subprocess.TimeoutExpired:
-            results[key] = {"error": f"timed out after {FLAGS.child_timeout_s}s"}
-            print(f"{key}: timed out", flush=True)
-            continue
-        if proc.returncode != 0:
-            results[key] = {"error": proc.stderr[-3000:]}
-            print(f"{key}: failed\n{proc.stderr[-1500:]}", flush=True)
-            continue
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        r["process_wall_s"] = time.perf_counter() - t0
-        if name in TRAIN_BENCH:
-            results[key] = r
-            print(f"{key}: {r['mean_s_per_step']:.3f} s/step, {r['s_per_kimg']:.0f} s/kimg, "
-                  f"{r['images_per_s']:.2f} images/s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-            continue
-        spec = BENCH[name]
-        size = int(spec["res"] * spec.get("scale", 1.0))
-        macs = creps_generator_macs(dict(resolution=spec["res"], **config_of(spec)), size, size)["total"]
-        r["macs_per_image"] = macs
-        r["working_memory_mb"] = r["peak_rss_mb"] - r["rss_after_import_mb"]
-        if r["times_s"]:
-            med = statistics.median(r["times_s"])
-            r.update(median_s_per_batch=med, min_s=min(r["times_s"]), max_s=max(r["times_s"]),
-                     images_per_s=spec["batch"] / med, median_s_per_image=med / spec["batch"],
-                     achieved_gflops=2 * macs * spec["batch"] / med / 1e9)
-        results[key] = r
-        print(f"{key}: median {r.get('median_s_per_batch', float('nan')):.3f} s/batch, "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB, {r.get('achieved_gflops', float('nan')):.1f} GFLOP/s", flush=True)
+    # Alternating ours and the official per configuration and repeat: drift on a shared machine hits both.
+    for repeat in range(FLAGS.repeat):
+        for name in names:
+            for precision in FLAGS.precision:
+                key = name if precision == "float32" else f"{name}_bf16"
+                ours.setdefault(key, []).append(run_ours(name, precision, backend))
+                _say(f"{key} (repeat {repeat + 1})", ours[key][-1])
+            if official is not None:
+                spec = TRAIN_BENCH.get(name)
+                record = (official.inference(name, FLAGS.runs) if spec is None
+                          else official.training(spec["res"], spec["batch"], TRAIN_TIMED_STEPS))
+                theirs.setdefault(name, []).append(record)
+                _say(f"official {name} (repeat {repeat + 1})", record)
+    results = {}
+    for key, records in ours.items():
+        spec = BENCH.get(key.removesuffix("_bf16")) or TRAIN_BENCH[key.removesuffix("_bf16")]
+        macs = records[-1].get("macs_per_image")
+        results[key] = combine_repeats(records, spec["batch"], macs)
+    official_doc = None
+    if official is not None:
+        official_doc = {"results": {}, "runs": []}
+        for name, records in theirs.items():
+            spec = BENCH.get(name) or TRAIN_BENCH[name]
+            combined = combine_repeats(records, spec["batch"])
+            if name in TRAIN_BENCH:
+                official_doc["runs"].append(dict(combined, label=f"creps_res{spec['res']}_b{spec['batch']}"))
+            else:
+                official_doc["results"][name] = combined
+    elif FLAGS.compare or FLAGS.train_compare:
+        official_doc = {"results": load_json(FLAGS.compare)["results"] if FLAGS.compare else {},
+                        "runs": load_json(FLAGS.train_compare)["runs"] if FLAGS.train_compare else []}
+    write_report(backend, results, official_doc, time.perf_counter() - t_all)
 
+
+def write_report(backend, results, official_doc, wall_s):
+    """Prints the tables and writes `--out`."""
     import keras
+
+    from keras_creps.models.creps_macs import creps_generator_macs
+    from keras_creps.utils.files import atomic_write
 
     doc = {
         "what": "keras-creps CREPSGenerator inference on CPU (mapping + synthesis of the native grid); "
                 "configurations ending in _bf16 ran the line network's products in bfloat16",
-        "precisions": FLAGS.precision,
+        "precisions": FLAGS.precision, "repeat": FLAGS.repeat,
         "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
         "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
-        "timing_protocol": "fresh subprocess per config; import and start the backend runtime (RSS after imports); build (keras.utils.set_random_seed(0)); compile; "
-                           "1 warm-up call; N timed calls of make_generate_function()(z) incl. mapping; "
-                           "each call returns a NumPy array",
+        "timing_protocol": "fresh subprocess per config and repeat; import and start the backend runtime (RSS after "
+                           "imports); build (keras.utils.set_random_seed(0)); compile; 1 warm-up call; N timed calls "
+                           "of make_generate_function()(z) incl. mapping, each returning a NumPy array; with "
+                           "--official_repo the official benchmark of the same configuration runs right after ours",
         "results": results,
+        "official": official_doc,
         "macs": {f"creps_{r}": creps_generator_macs(dict(resolution=r, **PAPER_FFHQ)) for r in (256, 512)},
-        "total_wall_s": time.perf_counter() - t_all,
+        "total_wall_s": wall_s,
     }
-    print_table(doc, load_json(FLAGS.compare) if FLAGS.compare else None)
-    print_train_table(doc, load_json(FLAGS.train_compare) if FLAGS.train_compare else None)
+    print_table(doc, official_doc, TRAIN_BENCH)
+    print_train_table(doc, official_doc, TRAIN_BENCH)
     if FLAGS.out:
-        tmp = FLAGS.out + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
-        os.replace(tmp, FLAGS.out)
+        with atomic_write(FLAGS.out) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(doc, f, indent=1)
         print("wrote", FLAGS.out)
-
-
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def print_table(doc, official=None):
-    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB | PSNR vs f32 |"
-    rule = "|---|---|---|---|---|---|---|"
-    if official:
-        header += " official s/batch | official images/s | official working MB | speed-up | memory ratio |"
-        rule += "---|---|---|---|---|"
-    print(header)
-    print(rule)
-    for name, r in doc["results"].items():
-        if name.removesuffix("_bf16") in TRAIN_BENCH:
-            continue
-        if "median_s_per_batch" not in r:
-            print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
-            continue
-        row = (f"| {name} | {r['median_s_per_batch']:.3f} | {r['images_per_s']:.3f} | {r['achieved_gflops']:.0f} | "
-               f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} | "
-               f"{'-' if r.get('psnr_vs_float32_db') is None else format(r['psnr_vs_float32_db'], '.1f')} |")
-        # The official benchmark is float32 only: a bfloat16 row is compared with its float32 run.
-        o = (official or {}).get("results", {}).get(name.removesuffix("_bf16"))
-        if o and "median_s_per_batch" in o:
-            o_work = o["peak_rss_mb"] - o["rss_after_import_mb"]
-            row += (f" {o['median_s_per_batch']:.3f} | {o['images_per_s']:.3f} | {o_work:.0f} | "
-                    f"{r['images_per_s'] / o['images_per_s']:.2f}x | {r['working_memory_mb'] / o_work:.2f} |")
-        print(row)
-    if official:
-        for name in ("sg2_256_b1", "sg2_512_b1"):
-            o = official.get("results", {}).get(name)
-            if o and "images_per_s" in o:
-                print(f"official StyleGAN2 {name}: {o['images_per_s']:.3f} images/s")
-
-
-def _official_train_run(official, spec):
-    """The official_train_bench.py run with the same resolution and batch."""
-    label = f"creps_res{spec['res']}_b{spec['batch']}"
-    for run in (official or {}).get("runs", []):
-        if run.get("label") == label:
-            return run
-    return None
-
-
-def print_train_table(doc, official=None):
-    rows = [(n, r) for n, r in doc["results"].items() if n.removesuffix("_bf16") in TRAIN_BENCH]
-    if not rows:
-        return
-    header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
-    rule = "|---|---|---|---|---|"
-    if official:
-        header += " official s/kimg | official images/s | speed-up |"
-        rule += "---|---|---|"
-    print(header)
-    print(rule)
-    for name, r in rows:
-        if "mean_s_per_step" not in r:
-            print(f"| {name} | {r.get('error', '?')[:40]} |")
-            continue
-        row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f} | {r['images_per_s']:.2f} | "
-               f"{r['peak_rss_mb']:.0f} |")
-        o = _official_train_run(official, TRAIN_BENCH[name.removesuffix("_bf16")])
-        o_kimg = None if o is None else o.get("s_per_kimg")
-        if o_kimg:
-            row += f" {o_kimg:.0f} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"
-        print(row)
 
 
 def main(argv):

@@ -30,3 +30,53 @@ def test_smoke_run_writes_official_schema(tmp_path):
     assert rounded["precision"] == "bfloat16" and rounded["finite"] and len(rounded["times_s"]) == 2
     assert 30.0 < rounded["psnr_vs_float32_db"] < 200.0  # rounded, but close
     assert "| smoke_16_b2_bf16 |" in proc.stdout
+
+
+FAKE_OFFICIAL = '''
+import argparse, json, sys
+parser = argparse.ArgumentParser()
+parser.add_argument("--official-repo"); parser.add_argument("--out"); parser.add_argument("--only")
+args, _ = parser.parse_known_args()
+with open(CALLS, "a") as calls:
+    calls.write(args.only + "\\n")
+times = {0: 4.0, 1: 2.0}
+count = sum(1 for _ in open(CALLS))
+result = {"median_s_per_batch": times[(count - 1) % 2], "peak_rss_mb": 900.0, "rss_after_import_mb": 400.0}
+result["images_per_s"] = 2.0 / result["median_s_per_batch"]
+with open(args.out, "w") as f:
+    json.dump({"results": {args.only: result}}, f)
+'''
+
+
+def test_official_runs_alternate_with_ours_and_report_the_spread(tmp_path):
+    tools, repo, out = tmp_path / "tools", tmp_path / "CREPS", tmp_path / "bench.json"
+    (repo / "training").mkdir(parents=True)
+    tools.mkdir()
+    # Each official run writes into its own scratch directory: the fake counts its calls in a shared file.
+    (tools / "official_bench.py").write_text(FAKE_OFFICIAL.replace("CALLS", repr(str(tmp_path / "calls"))))
+    (tools / "official_train_bench.py").write_text("raise SystemExit(3)\n")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "recipes", "benchmark.py"), f"--backend={keras.config.backend()}",
+         "--only=smoke_16_b2", "--runs=1", "--repeat=2", f"--official_repo={repo}", f"--official_tools={tools}",
+         f"--out={out}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "calls").read_text().split() == ["smoke_16_b2", "smoke_16_b2"]
+    doc = json.loads(out.read_text())
+    ours, theirs = doc["results"]["smoke_16_b2"], doc["official"]["results"]["smoke_16_b2"]
+    assert ours["repeats"] == 2 and len(ours["repeats_images_per_s"]) == 2
+    # Official repeats took 4 s and 2 s: the median is 3 s, 0.67 images/s, spread 0.50-1.00.
+    assert theirs["median_s_per_batch"] == 3.0 and theirs["repeats_images_per_s"] == [0.5, 1.0]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| smoke_16_b2 |"))
+    assert " 3.000 | 0.667 (0.50-1.00) |" in row and row.rstrip().endswith("|")
+    assert proc.stdout.count("(repeat ") == 4  # ours and the official, twice each
+
+
+def test_bad_official_paths_are_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "recipes", "benchmark.py"), "--only=smoke_16_b2",
+         f"--official_repo={tmp_path}", f"--official_tools={tmp_path}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode != 0 and "bad --official_tools" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,83 @@
+"""The tables `benchmark.py` prints: ours beside the official results, with the spread over repeats."""
+
+import json
+
+__all__ = ["load_json", "print_table", "print_train_table"]
+
+
+def _spread(r, key, fmt):
+    """` (lo-hi)` over the repeats of `r[key]`, or nothing for a single run."""
+    values = r.get(f"repeats_{key}") or []
+    return f" ({min(values):{fmt}}-{max(values):{fmt}})" if len(values) > 1 else ""
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def print_table(doc, official=None, train_bench=()):
+    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB | PSNR vs f32 |"
+    rule = "|---|---|---|---|---|---|---|"
+    if official:
+        header += " official s/batch | official images/s | official working MB | speed-up | memory ratio |"
+        rule += "---|---|---|---|---|"
+    print(header)
+    print(rule)
+    for name, r in doc["results"].items():
+        if name.removesuffix("_bf16") in train_bench:
+            continue
+        if "median_s_per_batch" not in r:
+            print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
+            continue
+        row = (f"| {name} | {r['median_s_per_batch']:.3f} | {r['images_per_s']:.3f}{_spread(r, 'images_per_s', '.2f')} | "
+               f"{r['achieved_gflops']:.0f} | "
+               f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} | "
+               f"{'-' if r.get('psnr_vs_float32_db') is None else format(r['psnr_vs_float32_db'], '.1f')} |")
+        # The official benchmark is float32 only: a bfloat16 row is compared with its float32 run.
+        o = (official or {}).get("results", {}).get(name.removesuffix("_bf16"))
+        if o and "median_s_per_batch" in o:
+            o_work = o["peak_rss_mb"] - o["rss_after_import_mb"]
+            row += (f" {o['median_s_per_batch']:.3f} | {o['images_per_s']:.3f}{_spread(o, 'images_per_s', '.2f')} | "
+                    f"{o_work:.0f} | "
+                    f"{r['images_per_s'] / o['images_per_s']:.2f}x | {r['working_memory_mb'] / o_work:.2f} |")
+        print(row)
+    if official:
+        for name in ("sg2_256_b1", "sg2_512_b1"):
+            o = official.get("results", {}).get(name)
+            if o and "images_per_s" in o:
+                print(f"official StyleGAN2 {name}: {o['images_per_s']:.3f} images/s")
+
+
+def _official_train_run(official, spec):
+    """The official_train_bench.py run with the same resolution and batch."""
+    label = f"creps_res{spec['res']}_b{spec['batch']}"
+    for run in (official or {}).get("runs", []):
+        if run.get("label") == label:
+            return run
+    return None
+
+
+def print_train_table(doc, official=None, train_bench=None):
+    rows = [(n, r) for n, r in doc["results"].items() if n.removesuffix("_bf16") in train_bench]
+    if not rows:
+        return
+    header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
+    rule = "|---|---|---|---|---|"
+    if official:
+        header += " official s/kimg | official images/s | speed-up |"
+        rule += "---|---|---|"
+    print(header)
+    print(rule)
+    for name, r in rows:
+        if "mean_s_per_step" not in r:
+            print(f"| {name} | {r.get('error', '?')[:40]} |")
+            continue
+        row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f}{_spread(r, 's_per_kimg', '.0f')} | "
+               f"{r['images_per_s']:.2f} | "
+               f"{r['peak_rss_mb']:.0f} |")
+        o = _official_train_run(official, train_bench[name.removesuffix("_bf16")])
+        o_kimg = None if o is None else o.get("s_per_kimg")
+        if o_kimg:
+            row += f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"
+        print(row)
