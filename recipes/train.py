@@ -122,7 +122,9 @@ _define("integer", "gpus", 1,
         "Not supported on torch.")
 _define("string", "mixed_precision", "none",
         "none, bfloat16 or float16: compute dtype of the networks (float16 trains with dynamic loss scaling).")
-_define("string", "jit_compile", "auto", "auto, true or false: XLA compilation of the training step.")
+_define("string", "jit_compile", "auto",
+        "auto, true or false: XLA compilation of the training step (auto on a TensorFlow CPU: XLA, but a plain "
+        "graph for --cfg small and paper, whose step XLA compiles for over 20 minutes).")
 _define("boolean", "run_eagerly", False,
         "Run the training step op by op, without tf.function/jax.jit (debugging; fastest for tiny test networks).")
 _define("integer", "seed", 0, "Seed of the initial weights, the data order and every random draw of training.")
@@ -292,7 +294,10 @@ def _train(opts, strategy, source):
     info = run_data.scan_data(opts, source)
     keras.utils.set_random_seed(opts.seed)
     state_path = resume.find_training_state(opts.resume, log=_say, warn=_warn) if opts.resume else None
-    gan = resume.load_training_state(state_path, opts.run_eagerly) if state_path else run_networks.new_gan(opts, info)
+    if state_path:
+        gan = resume.load_training_state(state_path, opts.run_eagerly)
+    else:
+        gan = run_networks.new_gan(opts, info, log=_say)
     run_networks.check_network_fits(opts, gan, info, source, state_path)
     if state_path:
         resume.note_kept_settings(opts, gan, log=_say)
