@@ -21,7 +21,7 @@ def native_coords(size):
 def _bfloat16_needs_graph(precision):
     """True where bfloat16 products must avoid XLA to be fast: TensorFlow without a GPU.
 
-    On this project's 2-core AMX CPU a [4096, 1024] x [1024, 1024] bfloat16
+    On this project's 2-core CPU (AVX512-BF16) a [4096, 1024] x [1024, 1024] bfloat16
     product ran at 380 GFLOP/s in a plain TensorFlow graph (oneDNN) and at
     168 under XLA (slower than XLA's float32, 184).
     """
@@ -211,11 +211,13 @@ class CREPSGenerator(CREPSModel):
                 line network's matrix products (80% of the work at 256^2) run
                 in bfloat16 with float32 accumulation (see
                 `keras_creps.layers.matmul_precision`); everything else, and
-                the output, stay float32. On a CPU with AMX this is the fast
-                path on TensorFlow (the line network then runs as a plain
-                graph: oneDNN has bfloat16 matrix kernels, XLA:CPU has not)
-                and PyTorch; JAX's XLA:CPU multiplies bfloat16 slower than
-                float32. `recipes/benchmark.py --precision` measures both.
+                the output, stay float32. On a CPU with bfloat16 matrix
+                instructions (AMX, AVX512-BF16) this is the fast path on
+                TensorFlow (the line network then runs as a plain graph:
+                oneDNN has bfloat16 matrix kernels, XLA:CPU has not) and
+                PyTorch: 1.4-1.7x float32 here; JAX's XLA:CPU multiplies
+                bfloat16 no faster than float32. `recipes/benchmark.py
+                --precision` measures both.
                 Defaults to `"float32"`.
 
         Example:
