@@ -215,7 +215,7 @@ class CREPSGenerator(CREPSModel):
                 instructions (AMX, AVX512-BF16) this is the fast path on
                 TensorFlow (the line network then runs as a plain graph:
                 oneDNN has bfloat16 matrix kernels, XLA:CPU has not) and
-                PyTorch: 1.4-1.7x float32 here; JAX's XLA:CPU multiplies
+                PyTorch: 1.2-1.7x float32 here; JAX's XLA:CPU multiplies
                 bfloat16 no faster than float32. `recipes/benchmark.py
                 --precision` measures both.
                 Defaults to `"float32"`.
