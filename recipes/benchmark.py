@@ -51,7 +51,7 @@ flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
 flags.DEFINE_string("out", None, "Write the results as JSON here.")
 flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend; defaults to $KERAS_BACKEND or tensorflow.")
 flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
-flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX.")
+flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX, torch.compile on PyTorch.")
 flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
 flags.DEFINE_string("official_repo", None,
                     "A checkout of VinAIResearch/CREPS: time the official benchmark of each configuration right "

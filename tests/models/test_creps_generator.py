@@ -1,5 +1,6 @@
 """CREPSGenerator against the official implementation's reference tensors."""
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -275,6 +276,19 @@ class TestGenerateFunction(TestCase):
             g.make_generate_function(max_tile_width=0)
         with pytest.raises(ValueError, match="precision='float16'"):
             g.make_generate_function(precision="float16")
+        with pytest.raises(ValueError, match="jit_compile='xla'"):
+            g.make_generate_function(jit_compile="xla")
+
+    # About a minute of compiling even for a tiny generator; recipes/benchmark.py --jit_compile (its
+    # default) runs the same path on PyTorch.
+    @pytest.mark.slow
+    @pytest.mark.skipif(keras.config.backend() != "torch", reason="torch.compile is PyTorch's")
+    def test_torch_compile_matches_eager(self):
+        arrays, _, g = official("creps_tiny")
+        rows = np.linspace(0, 1, 12, dtype="float32")
+        eager = g.make_generate_function()(arrays["in/z"], rows=rows)
+        compiled = g.make_generate_function(jit_compile=True)(arrays["in/z"], rows=rows)
+        self.assert_close_to_reference(compiled, eager, tol=1e-5, label="torch.compile vs eager")
 
     def test_bfloat16_stays_within_40_db_of_float32(self):
         arrays, _, g = official("creps_small")
