@@ -297,7 +297,8 @@ def _train(opts, strategy, source):
     if state_path:
         gan = resume.load_training_state(state_path, opts.run_eagerly)
     else:
-        gan = run_networks.new_gan(opts, info, log=_say)
+        # A dry run prints only its JSON document (which records the choice) and summary.
+        gan = run_networks.new_gan(opts, info, log=(lambda line: None) if opts.dry_run else _say)
     run_networks.check_network_fits(opts, gan, info, source, state_path)
     if state_path:
         resume.note_kept_settings(opts, gan, log=_say)
