@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
+from keras_creps.utils.devices import tensorflow_without_gpu
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.layers.matmul_precision import MATMUL_DTYPES
@@ -18,18 +19,17 @@ def native_coords(size):
     return np.linspace(0.0, 1.0, size, dtype="float32")
 
 
-def _bfloat16_needs_graph(precision):
-    """True where bfloat16 products must avoid XLA to be fast: TensorFlow without a GPU.
+def _compile_setting(precision, jit_compile):
+    """The `jit_compile` for a part whose products run in `precision` (validated here).
 
-    On this project's 2-core CPU (AVX512-BF16) a [4096, 1024] x [1024, 1024] bfloat16
+    bfloat16 products avoid XLA on TensorFlow without a GPU: on this
+    project's 2-core CPU (AVX512-BF16) a [4096, 1024] x [1024, 1024] bfloat16
     product ran at 380 GFLOP/s in a plain TensorFlow graph (oneDNN) and at
     168 under XLA (slower than XLA's float32, 184).
     """
-    if precision != "bfloat16" or keras.config.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
-
-    return not tf.config.list_logical_devices("GPU")
+    if precision not in MATMUL_DTYPES:
+        raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
+    return False if precision == "bfloat16" and tensorflow_without_gpu() else jit_compile
 
 
 def _padded(x, size, axis):
@@ -235,8 +235,7 @@ class CREPSGenerator(CREPSModel):
         positive_int("band_pixels", band_pixels)
         positive_int("max_tile_width", max_tile_width)
         positive_int("line_chunk", line_chunk)
-        if precision not in MATMUL_DTYPES:
-            raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
+        line_jit_compile = _compile_setting(precision, jit_compile)
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
@@ -247,7 +246,7 @@ class CREPSGenerator(CREPSModel):
                 row_lines, col_lines = synthesis.line_network(ws, rows, cols)
             return row_lines, col_lines, ws[:, -1]
 
-        line_fn = self._compile(lines, False if _bfloat16_needs_graph(precision) else jit_compile)
+        line_fn = self._compile(lines, line_jit_compile)
         tile_fn = self._compile(synthesis.render_rows, jit_compile)
 
         def to_numpy(values):
@@ -340,14 +339,13 @@ class CREPSGenerator(CREPSModel):
         values = points(ws, np.array([0.5, 0.25], "float32"), np.array([0.5, 0.75], "float32"))  # [N, 2, C]
         ```
         """
-        if precision not in MATMUL_DTYPES:
-            raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
+        points_jit_compile = _compile_setting(precision, jit_compile)
 
         def points(ws, rows, cols):
             with matmul_precision(precision):
                 return self.synthesis_points(ws, rows, cols)
 
-        return self._compile(points, False if _bfloat16_needs_graph(precision) else jit_compile)
+        return self._compile(points, points_jit_compile)
 
     def _compile(self, fn, jit_compile):
         """`fn` compiled for inference on the current backend (see `make_generate_function`)."""

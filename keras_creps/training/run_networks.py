@@ -8,7 +8,6 @@ regularization weights), taking the generator and discriminator from
 
 import os
 
-import keras
 import numpy as np
 
 from keras_creps.augment import AugmentPipeline
@@ -21,6 +20,7 @@ from keras_creps.training.gan import CREPSGAN
 from keras_creps.training.run_errors import InputError
 from keras_creps.training.run_errors import one_line
 from keras_creps.training.schedules import default_adam
+from keras_creps.utils.devices import tensorflow_without_gpu
 from keras_creps.utils.keras_archive import check_keras_archive
 
 __all__ = [
@@ -144,11 +144,7 @@ def resolve_jit_compile(choice, cfg):
     choice = str(choice).lower()
     if choice != "auto":
         return choice == "true", None
-    if keras.config.backend() != "tensorflow":
-        return "auto", None
-    import tensorflow as tf
-
-    if tf.config.list_logical_devices("GPU"):
+    if not tensorflow_without_gpu():
         return "auto", None
     if cfg in SLOW_XLA_CONFIGS:
         return False, (f"--jit_compile auto: a plain TensorFlow graph for --cfg {cfg} on a CPU (XLA compiled its "
