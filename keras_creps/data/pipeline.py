@@ -137,7 +137,7 @@ def make_dataset(
     split="train",
     validated=None,
     limits=None,
-    skip=0,
+    skip_batches=0,
 ):
     """A `tf.data.Dataset` of `(images, labels)` batches for GAN training.
 
@@ -213,13 +213,15 @@ def make_dataset(
         limits: `keras_creps.data.limits.ImageLimits` or None. File and
             header limits for folders and ZIPs. Defaults to
             `ImageLimits.for_resolution(resolution)`.
-        skip: int. Images left out at the start of each pipeline's stream,
-            e.g. `steps * per-replica batch` to continue a resumed run
-            exactly. Folders and ZIPs skip positions (nothing is read, and
-            whole epochs cost nothing); TFRecord and TFDS sources read the
-            skipped records but do not decode them. The batches equal those
-            after skipping `skip / batch` batches as long as no image fails
-            to decode (validated sources). Defaults to 0.
+        skip_batches: int. Batches left out at the start of each
+            pipeline's stream, e.g. the steps already trained times the
+            replicas a pipeline feeds, to continue a resumed run exactly.
+            Their images are skipped before they are read: folders and ZIPs
+            skip positions (nothing is read, and whole epochs cost nothing);
+            TFRecord and TFDS sources read the skipped records but do not
+            decode them. The stream equals the one after `.skip(skip_batches)`
+            as long as no image fails to decode (validated sources).
+            Defaults to 0.
 
     Returns:
         `(dataset, info)`: `dataset` yields `(images, labels)` with images
@@ -233,7 +235,7 @@ def make_dataset(
     ```
     """
     batch_size = positive_int("batch_size", batch_size)
-    skip = non_negative_int("skip", skip)
+    skip_batches = non_negative_int("skip_batches", skip_batches)
     shuffle_buffer = positive_int("shuffle_buffer", DEFAULT_SHUFFLE_BUFFER if shuffle_buffer is None else shuffle_buffer)
     scan = {"source": os.fspath(source) if isinstance(source, os.PathLike) else source, "resolution": resolution,
             "channels": channels, "use_labels": bool(use_labels), "max_images": max_images, "data_dir": data_dir,
@@ -256,7 +258,7 @@ def make_dataset(
             f"of {per_replica} with drop_remainder=True. Received: batch_size={batch_size}"
         )
     options = StreamOptions(shuffle=shuffle, repeat=repeat, seed=seed, xflip=xflip, input_context=input_context,
-                            use_labels=use_labels, shuffle_buffer=shuffle_buffer, skip=skip)
+                            use_labels=use_labels, shuffle_buffer=shuffle_buffer, skip=skip_batches * per_replica)
     dataset = _batched(stream_source.elements(options), per_replica, drop_remainder, prefetch, input_context)
     info = DatasetInfo(
         name=stream_source.name,

@@ -72,22 +72,18 @@ def training_data(opts, strategy, source, info, step0, log=print):
     num_replicas = getattr(strategy, "num_replicas_in_sync", 1)
     skip_data = bool(step0 and opts.resume_skip_data)
     if skip_data:
+        how = "skipping positions, no file is read" if info.kind in ("folder", "zip") else "records read, not decoded"
         log(f"Data: continuing the stream after the {step0 * opts.batch:,} images of the {step0:,} steps "
-            f"already trained ({'skipping positions, no file is read' if info.kind in ('folder', 'zip') else 'records are read, not decoded'}).")
+            f"already trained ({how}).")
 
     def dataset_fn(context):
         seed = opts.seed if (opts.resume_skip_data or not step0) else opts.seed + step0
-        skip = 0
-        if skip_data:
-            # Each pipeline yields the per-replica batches of its replicas, one batch per replica and step.
-            pipelines = context.num_input_pipelines if context is not None else 1
-            batches_per_step = num_replicas // pipelines if context is not None else 1
-            per_replica = context.get_per_replica_batch_size(opts.batch) if context is not None else opts.batch
-            skip = step0 * batches_per_step * per_replica
+        # Each pipeline yields one per-replica batch per replica it feeds and step.
+        batches_per_step = num_replicas // context.num_input_pipelines if context is not None else 1
         # `validated`: the source was scanned once; each pipeline reuses that scan.
         dataset, _ = make_dataset(source, batch_size=opts.batch, use_labels=opts.cond, xflip=opts.mirror,
                                   seed=seed, data_dir=opts.data_dir, input_context=context, validated=info,
-                                  skip=skip)
+                                  skip_batches=step0 * batches_per_step if skip_data else 0)
         return dataset
 
     return distribute_dataset(strategy, dataset_fn)

@@ -238,7 +238,7 @@ def test_skip_continues_the_stream_exactly(tiny, kind):
     full, _ = make_dataset(source, **common)
     expected = [batch for _, batch in zip(range(17), full.as_numpy_iterator())][11:]
     # 11 batches of 2 = 22 images: one whole epoch of 12 (6 images, mirrored) and 10 more.
-    resumed, _ = make_dataset(source, skip=22, **common)
+    resumed, _ = make_dataset(source, skip_batches=11, **common)
     got = [batch for _, batch in zip(range(6), resumed.as_numpy_iterator())]
     for (images, labels), (want_images, want_labels) in zip(got, expected):
         np.testing.assert_array_equal(images, want_images)
@@ -251,11 +251,11 @@ def test_skip_per_pipeline_equals_skipping_its_batches(tiny):
         common = dict(batch_size=4, input_context=context, seed=7, prefetch=False)
         full, _ = make_dataset(tiny["zip"], **common)
         expected = [images for _, (images, _) in zip(range(9), full.as_numpy_iterator())][5:]
-        resumed, _ = make_dataset(tiny["zip"], skip=5 * 2, **common)
+        resumed, _ = make_dataset(tiny["zip"], skip_batches=5, **common)
         got = [images for _, (images, _) in zip(range(4), resumed.as_numpy_iterator())]
         np.testing.assert_array_equal(np.stack(got), np.stack(expected))
 
 
 def test_skip_must_be_a_count(tiny):
-    with pytest.raises(ValueError, match="skip.*-1"):
-        make_dataset(tiny["zip"], batch_size=2, skip=-1)
+    with pytest.raises(ValueError, match="skip_batches.*-1"):
+        make_dataset(tiny["zip"], batch_size=2, skip_batches=-1)
