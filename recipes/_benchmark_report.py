@@ -2,7 +2,19 @@
 
 import json
 
-__all__ = ["load_json", "print_table", "print_train_table"]
+__all__ = ["config_name", "load_json", "print_table", "print_train_table", "result_key"]
+
+BF16_SUFFIX = "_bf16"
+
+
+def result_key(name, precision):
+    """The results key of configuration `name` timed in `precision`: `name`, or `name_bf16`."""
+    return name if precision == "float32" else name + BF16_SUFFIX
+
+
+def config_name(key):
+    """The configuration a results key was timed with (the official results use these names)."""
+    return key.removesuffix(BF16_SUFFIX)
 
 
 def _spread(r, key, fmt):
@@ -25,7 +37,7 @@ def print_table(doc, official=None, train_bench=()):
     print(header)
     print(rule)
     for name, r in doc["results"].items():
-        if name.removesuffix("_bf16") in train_bench:
+        if config_name(name) in train_bench:
             continue
         if "median_s_per_batch" not in r:
             print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
@@ -35,7 +47,7 @@ def print_table(doc, official=None, train_bench=()):
                f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} | "
                f"{'-' if r.get('psnr_vs_float32_db') is None else format(r['psnr_vs_float32_db'], '.1f')} |")
         # The official benchmark is float32 only: a bfloat16 row is compared with its float32 run.
-        o = (official or {}).get("results", {}).get(name.removesuffix("_bf16"))
+        o = (official or {}).get("results", {}).get(config_name(name))
         if o and "median_s_per_batch" in o:
             o_work = o["peak_rss_mb"] - o["rss_after_import_mb"]
             row += (f" {o['median_s_per_batch']:.3f} | {o['images_per_s']:.3f}{_spread(o, 'images_per_s', '.2f')} | "
@@ -59,7 +71,7 @@ def _official_train_run(official, spec):
 
 
 def print_train_table(doc, official=None, train_bench=None):
-    rows = [(n, r) for n, r in doc["results"].items() if n.removesuffix("_bf16") in train_bench]
+    rows = [(n, r) for n, r in doc["results"].items() if config_name(n) in train_bench]
     if not rows:
         return
     header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
@@ -76,7 +88,7 @@ def print_train_table(doc, official=None, train_bench=None):
         row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f}{_spread(r, 's_per_kimg', '.0f')} | "
                f"{r['images_per_s']:.2f} | "
                f"{r['peak_rss_mb']:.0f} |")
-        o = _official_train_run(official, train_bench[name.removesuffix("_bf16")])
+        o = _official_train_run(official, train_bench[config_name(name)])
         o_kimg = None if o is None else o.get("s_per_kimg")
         if o_kimg:
             row += f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"

@@ -38,9 +38,11 @@ import subprocess
 import sys
 import time
 
+from _benchmark_report import config_name
 from _benchmark_report import load_json
 from _benchmark_report import print_table
 from _benchmark_report import print_train_table
+from _benchmark_report import result_key
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -138,7 +140,7 @@ def run_train_child(name):
     rss_import = rss_mb()
     spec = TRAIN_BENCH[name]
     keras.utils.set_random_seed(0)
-    if FLAGS.precision == ["bfloat16"]:
+    if FLAGS.precision[0] == "bfloat16":  # a child times one precision
         keras.config.set_dtype_policy("mixed_bfloat16")
     gan = build_gan(spec["cfg"], spec["res"])
     gan.compile(r1_gamma=spec["gamma"], jit_compile=FLAGS.jit_compile if backend != "torch" else False)
@@ -350,7 +352,7 @@ def run_parent(backend):
     for repeat in range(FLAGS.repeat):
         for name in names:
             for precision in FLAGS.precision:
-                key = name if precision == "float32" else f"{name}_bf16"
+                key = result_key(name, precision)
                 ours.setdefault(key, []).append(run_ours(name, precision, backend))
                 _say(f"{key} (repeat {repeat + 1})", ours[key][-1])
             if official is not None:
@@ -361,7 +363,7 @@ def run_parent(backend):
                 _say(f"official {name} (repeat {repeat + 1})", record)
     results = {}
     for key, records in ours.items():
-        spec = BENCH.get(key.removesuffix("_bf16")) or TRAIN_BENCH[key.removesuffix("_bf16")]
+        spec = BENCH.get(config_name(key)) or TRAIN_BENCH[config_name(key)]
         macs = records[-1].get("macs_per_image")
         results[key] = combine_repeats(records, spec["batch"], macs)
     official_doc = None
