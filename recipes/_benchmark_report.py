@@ -23,14 +23,21 @@ def _spread(r, key, fmt):
     return f" ({min(values):{fmt}}-{max(values):{fmt}})" if len(values) > 1 else ""
 
 
+def _of_matmul(r):
+    """Achieved GFLOP/s as a share of the same backend's rate on one large product in the same precision."""
+    rate = r.get("matmul_gflops")
+    return f"{r['achieved_gflops'] / rate:.0%} of {rate:.0f}" if rate else "-"
+
+
 def load_json(path):
     with open(path) as f:
         return json.load(f)
 
 
 def print_table(doc, official=None, train_bench=()):
-    header = f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | peak RSS MB | working MB | PSNR vs f32 |"
-    rule = "|---|---|---|---|---|---|---|"
+    header = (f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | of matmul | peak RSS MB | working MB "
+              f"| PSNR vs f32 |")
+    rule = "|---|---|---|---|---|---|---|---|"
     if official:
         header += " official s/batch | official images/s | official working MB | speed-up | memory ratio |"
         rule += "---|---|---|---|---|"
@@ -43,7 +50,7 @@ def print_table(doc, official=None, train_bench=()):
             print(f"| {name} | {r.get('error', 'too slow')[:40]} |")
             continue
         row = (f"| {name} | {r['median_s_per_batch']:.3f} | {r['images_per_s']:.3f}{_spread(r, 'images_per_s', '.2f')} | "
-               f"{r['achieved_gflops']:.0f} | "
+               f"{r['achieved_gflops']:.0f} | {_of_matmul(r)} | "
                f"{r['peak_rss_mb']:.0f} | {r['working_memory_mb']:.0f} | "
                f"{'-' if r.get('psnr_vs_float32_db') is None else format(r['psnr_vs_float32_db'], '.1f')} |")
         # The official benchmark is float32 only: a bfloat16 row is compared with its float32 run.

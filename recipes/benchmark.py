@@ -12,7 +12,10 @@ rank 8, 8 mapping layers), compile the inference path (XLA on TensorFlow and
 JAX), one warm-up call, then `--runs` timed calls of mapping + synthesis of
 the native grid. Reported: median / min / max seconds per batch, images/s,
 RSS after imports, after building, peak RSS and the working memory (peak
-minus after-imports), analytic MACs and achieved GFLOP/s.
+minus after-imports), analytic MACs and achieved GFLOP/s, and beside them the
+rate of one large matrix product in the same backend and precision
+(`_matmul_rate.py`): the share of it a configuration reaches says how much a
+faster implementation could still gain on this hardware.
 
 Training throughput (`train_*` configurations, not in the default set): a
 `CREPSGAN` of a named configuration (`keras_creps.training.configs`) trains
@@ -67,6 +70,9 @@ flags.DEFINE_float("max_seconds_per_run", 120.0, "Skip the timed runs if the war
 flags.DEFINE_float("child_timeout_s", 1200.0, "Time limit of one configuration's process.")
 flags.DEFINE_string("child", None, "Internal: run one configuration and print its JSON.")
 flags.DEFINE_string("train_compare", None, "An official_train_bench.py JSON result to print side by side.")
+flags.DEFINE_boolean("matmul_rate", True,
+                     "Also time one [4096, 1024] x [1024, 1024] product in each configuration's backend and "
+                     "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
 flags.DEFINE_list("precision", ["float32"],
                   "Precisions to time, each configuration in each: float32, bfloat16 (inference: the line network's "
                   "products in bfloat16, PSNR against float32 reported; training: the mixed_bfloat16 policy). "
@@ -222,12 +228,15 @@ def run_child(name):
             times.append(time.perf_counter() - t0)
     peak = peak_rss_mb()
     psnr = psnr_against_float32(generator, generate, coords) if precision != "float32" and not too_slow else None
+    from _matmul_rate import matmul_gflops
+
+    rate = matmul_gflops(backend, precision) if FLAGS.matmul_rate else None
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params, "precision": precision,
         "output_shape": list(images.shape), "finite": bool(np.isfinite(images).all()),
         "warmup_s": warm, "times_s": times, "too_slow": too_slow,
         "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
-        "peak_rss_mb": peak, "psnr_vs_float32_db": psnr,
+        "peak_rss_mb": peak, "psnr_vs_float32_db": psnr, "matmul_gflops": rate,
     }))
 
 
@@ -261,7 +270,8 @@ def run_ours(name, precision, backend):
 
     cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
-           f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}"]
+           f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
+           f"--matmul_rate={FLAGS.matmul_rate}"]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     t0 = time.perf_counter()
     try:
@@ -310,6 +320,9 @@ def combine_repeats(records, batch, macs=None):
                     repeats_images_per_s=[batch / r["median_s_per_batch"] for r in timed])
     if macs:
         combined["achieved_gflops"] = 2 * macs * batch / per_batch / 1e9
+    rates = [r["matmul_gflops"] for r in good if r.get("matmul_gflops")]
+    if rates:
+        combined["matmul_gflops"] = statistics.median(rates)
     return combined
 
 

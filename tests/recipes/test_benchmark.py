@@ -28,6 +28,12 @@ def test_smoke_run_writes_official_schema(tmp_path):
     assert r["output_shape"] == [2, 16, 16, 3] and r["finite"]
     assert len(r["times_s"]) == 2
     assert "| smoke_16_b2 |" in proc.stdout and r["psnr_vs_float32_db"] is None
+    # The matrix-product ceiling, and the row's share of it (a tiny generator reaches little of it).
+    assert r["matmul_gflops"] > 1.0
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| smoke_16_b2 |"))
+    share = row.split("|")[5].strip()
+    assert share.endswith(f"of {r['matmul_gflops']:.0f}"), row
+    assert share.startswith(f"{r['achieved_gflops'] / r['matmul_gflops']:.0%}"), row
     rounded = doc["results"]["smoke_16_b2_bf16"]
     assert rounded["precision"] == "bfloat16" and rounded["finite"] and len(rounded["times_s"]) == 2
     assert 30.0 < rounded["psnr_vs_float32_db"] < 200.0  # rounded, but close
