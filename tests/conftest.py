@@ -31,7 +31,20 @@ def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
 
 
+# tests/run_all_backends.py names the one backend whose run also covers the
+# tests marked `backend_independent` (data sources, dataset tools, file
+# helpers: nothing in them reaches a Keras backend), so the suite runs them
+# once instead of three times. A plain `pytest` run, on any backend, runs them.
+INDEPENDENT_ON = "KERAS_CREPS_BACKEND_INDEPENDENT_ON"
+
+
 def pytest_collection_modifyitems(config, items):
+    once_on = os.environ.get(INDEPENDENT_ON)
+    if once_on and once_on != os.environ.get("KERAS_BACKEND", "tensorflow"):
+        elsewhere = pytest.mark.skip(reason=f"backend independent: run once, on the {once_on} backend ({INDEPENDENT_ON})")
+        for item in items:
+            if "backend_independent" in item.keywords:
+                item.add_marker(elsewhere)
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow (covered by recipes/benchmark.py)")

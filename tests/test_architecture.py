@@ -30,6 +30,9 @@ ALLOWED = {
 }
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def _modules():
     for directory, _, files in os.walk(ROOT):
         for name in files:

@@ -17,6 +17,9 @@ MAX_BYTES = 15_000_000
 IMAGE_NAME = re.compile(r"^(\d{5})/img(\d{8})\.png$")
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 @pytest.fixture(scope="module")
 def dataset():
     """`(archive_names, metadata, images)` with every image decoded to a uint8 array."""

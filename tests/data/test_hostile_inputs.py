@@ -41,6 +41,9 @@ print(json.dumps({"pipeline": dict(info.report.bad_files), "count": count,
 """
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def run_both(source, dest, resolution=None):
     proc = run_limited(BOTH_READERS, argv=[str(source), str(dest), json.dumps(resolution)])
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -15,6 +15,9 @@ from keras_creps.data import load_images, make_dataset
 from keras_creps.data.writer import write_dataset
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def one_epoch(source, **kwargs):
     kwargs.setdefault("batch_size", 1)
     dataset, info = make_dataset(source, repeat=False, drop_remainder=False, **kwargs)

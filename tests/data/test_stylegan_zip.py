@@ -2,11 +2,15 @@
 
 import zipfile
 
+import pytest
 import tensorflow as tf
 
 from keras_creps.data.default import default_dataset_path
 from keras_creps.data.sources import stylegan_zip
 from keras_creps.data.sources.stylegan_zip import ZipFiles
+
+
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
 
 
 def test_tf_data_reads_reuse_one_archive_per_thread(monkeypatch):

@@ -12,6 +12,9 @@ IMAGES = random_images(5, size=8, seed=11)
 LABELS = [2, 0, 1, 2, 1]
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 class KerasCrepsTinyShapes(tfds.core.GeneratorBasedBuilder):
     """Five 8x8 RGB images with three classes, made in memory."""
 

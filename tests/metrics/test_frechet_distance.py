@@ -15,6 +15,9 @@ from keras_creps.metrics.frechet_distance import frechet_distance_from_statistic
 fd_module = importlib.import_module("keras_creps.metrics.frechet_distance")
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def _psd_sqrt(matrix):
     values, vectors = np.linalg.eigh(matrix)
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T

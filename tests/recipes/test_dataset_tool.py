@@ -20,12 +20,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
 from hostile_files import make_fifo, run_limited, write_png_bomb  # noqa: E402
 
 
-# The tool never touches a Keras backend (Pillow, TFRecord writers): its subprocess runs are
-# checked once, under TensorFlow; the in-process checks run on every backend.
-tool_runs = pytest.mark.skipif(
-    keras.config.backend() != "tensorflow",
-    reason="dataset_tool.py is backend independent; its subprocess runs are tested on the TensorFlow backend",
-)
+# The tool never touches a Keras backend (Pillow, TFRecord writers), nor does the data library.
+pytestmark = pytest.mark.backend_independent
 
 
 def run(*args):
@@ -59,7 +55,6 @@ def expected_pixels(image, size=8):
     return np.asarray(pil)
 
 
-@tool_runs
 def test_round_trip_folder_zip_tfrecords(tmp_path):
     source = tmp_path / "raw"
     images = make_source(source)
@@ -102,7 +97,6 @@ def test_round_trip_folder_zip_tfrecords(tmp_path):
     assert rec_info.name == "records" and zip_info.name == "pets"
 
 
-@tool_runs
 def test_errors_are_one_line(tmp_path):
     source = tmp_path / "raw"
     make_source(source)
@@ -129,7 +123,6 @@ def test_errors_are_one_line(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["busy", "file.txt", "raw"]  # nothing written
 
 
-@tool_runs
 def test_fifo_and_huge_header_are_skipped_and_named(tmp_path):
     source = tmp_path / "raw"
     make_source(source)
@@ -175,7 +168,6 @@ def test_bad_arguments(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["busy", "raw", "square"]  # nothing half-written
 
 
-@tool_runs
 def test_limit_flags(tmp_path):
     source = tmp_path / "raw"
     make_source(source)  # 8 files, images of 12x16
@@ -189,7 +181,6 @@ def test_limit_flags(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["raw"]
 
 
-@tool_runs
 def test_only_bad_files_are_named_not_a_missing_size(tmp_path):
     # Without --resolution and no usable image, the error names why each file was refused
     # (not "no square images"), and Pillow's own bomb warning does not add lines before it.

@@ -53,6 +53,9 @@ SMALL_EMOJI_TEST = """\
 """
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def run(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], check=False, capture_output=True, text=True, timeout=300)
 

@@ -3,6 +3,9 @@ import pytest
 from keras_creps.utils import arguments
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), "1", None, True])
 def test_finite_float_rejects(value):
     with pytest.raises(ValueError, match="zoom"):

@@ -12,6 +12,9 @@ from keras_creps.utils import memory
 MIB = 1 << 20
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def test_current_and_peak_are_consistent():
     now, peak = memory.current_rss_bytes(), memory.peak_rss_bytes()
     if now is None:

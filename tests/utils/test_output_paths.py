@@ -9,6 +9,9 @@ from keras_creps.utils.output_paths import check_output_dir
 from keras_creps.utils.output_paths import make_output_dir
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def test_new_and_existing_directories(tmp_path):
     target = tmp_path / "a" / "b"
     assert check_output_dir(target) == str(target)

@@ -16,6 +16,9 @@ from keras_creps.utils import files
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+
 def fake_keras(path, weights=b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8):
     """A structurally complete `.keras` archive (stored members, as Keras writes them)."""
     with zipfile.ZipFile(path, "w") as archive:

@@ -1,0 +1,32 @@
+"""tests/run_all_backends.py: the job plan and how a backend's jobs add up."""
+
+import pytest
+
+import run_all_backends as runner
+
+pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+
+PASSED = "....\n12.50s call     tests/a.py::test_x\n3.00s setup    tests/b.py::test_y\n4 passed, 2 skipped in 20.0s\n"
+ONLY_SKIPPED = "ss\n2 skipped in 1.0s\n"
+
+
+def test_pytorch_is_cut_in_shards_only_for_the_whole_suite():
+    whole = runner.plan_jobs([])
+    assert whole[:2] == [("jax", []), ("tensorflow", [])]
+    assert [backend for backend, _ in whole[2:]] == ["torch", "torch"]
+    # The shards cover the suite once: one takes tests/recipes, the other ignores it.
+    assert [extra for _, extra in whole[2:]] == [["tests/recipes"], ["tests", "--ignore=tests/recipes"]]
+    assert runner.plan_jobs(["-x"])[2:] == [("torch", [])]
+
+
+def test_a_backends_shards_add_up():
+    ok, counts, seconds, slowest = runner.combine([(0, PASSED, 20.0), (0, "8.00s call     tests/c.py::z\n1 passed in 9.0s\n", 9.0)])
+    assert ok and counts == {"passed": 5, "failed": 0, "skipped": 2, "errors": 0} and seconds == 29.0
+    assert [line.split()[0] for line in slowest] == ["12.50s", "8.00s", "3.00s"]
+
+
+def test_failures_and_empty_runs_fail_but_skips_only_pass():
+    assert not runner.combine([(0, PASSED, 1.0), (1, "1 failed, 3 passed in 2.0s\n", 2.0)])[0]
+    assert not runner.combine([(5, "no tests ran in 0.1s\n", 0.1)])[0]
+    assert not runner.combine([])[0]
+    assert runner.combine([(0, ONLY_SKIPPED, 1.0)])[0]  # all backend independent, run on another backend
