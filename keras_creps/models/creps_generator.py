@@ -219,10 +219,9 @@ class CREPSGenerator(CREPSModel):
                 the output, stay float32. On a CPU with bfloat16 matrix
                 instructions (AMX, AVX512-BF16) this is the fast path on
                 TensorFlow (the line network then runs as a plain graph:
-                oneDNN has bfloat16 matrix kernels, XLA:CPU has not) and
-                PyTorch: 1.2-1.7x float32 here; JAX's XLA:CPU multiplies
-                bfloat16 no faster than float32. `recipes/benchmark.py
-                --precision` measures both.
+                oneDNN has bfloat16 matrix kernels), JAX (products asked
+                for a float32 result) and PyTorch: 1.3-1.8x float32 here.
+                `recipes/benchmark.py --precision` measures both.
                 Defaults to `"float32"`.
 
         Example:
