@@ -95,6 +95,8 @@ TRAIN_BENCH = {
     # The official training benchmark's configuration: 64^2, batch 16, gamma 0.5.
     "train_small_64_b16": dict(cfg="small", res=64, batch=16, gamma=0.5),
     "train_small_32_b32": dict(cfg="small", res=32, batch=32, gamma=0.5),
+    # The CPU demo's networks (saved_models/creps_emoji_64; unconditional here, ADA off).
+    "train_demo_64_b16": dict(cfg="demo", res=64, batch=16, gamma=0.05),
     # Seconds-long run of the same protocol (used by the tests).
     "train_tiny_16_b4": dict(cfg="tiny", res=16, batch=4, gamma=0.5),
 }
