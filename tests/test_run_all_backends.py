@@ -13,9 +13,11 @@ ONLY_SKIPPED = "ss\n2 skipped in 1.0s\n"
 def test_pytorch_is_cut_in_shards_only_for_the_whole_suite():
     whole = runner.plan_jobs([])
     assert whole[:2] == [("jax", []), ("tensorflow", [])]
-    assert [backend for backend, _ in whole[2:]] == ["torch", "torch"]
-    # The shards cover the suite once: one takes tests/recipes, the other ignores it.
-    assert [extra for _, extra in whole[2:]] == [["tests/recipes"], ["tests", "--ignore=tests/recipes"]]
+    assert [backend for backend, _ in whole[2:]] == ["torch"] * 3
+    # The shards cover the suite once: recipes but the notebook, the notebook, all but recipes.
+    notebook = "tests/recipes/test_notebook.py::test_notebook_runs"
+    assert [extra for _, extra in whole[2:]] == [
+        ["tests/recipes", "--deselect", notebook], [notebook], ["tests", "--ignore=tests/recipes"]]
     assert runner.plan_jobs(["-x"])[2:] == [("torch", [])]
 
 
