@@ -70,8 +70,9 @@ def slowest_lines(output):
 INDEPENDENT_ON = "torch"
 # PyTorch's run is the shortest; cut in three, its parts fill whichever lane
 # frees first. Measured in CI (2 cores): TensorFlow 1079 s, JAX 1239 s,
-# PyTorch's recipes 695 s (the notebook alone 194 s), the rest 146 s; with
-# recipes and the rest as the two parts the lanes ended at 1774 s and 1385 s.
+# PyTorch's recipes 695 s (the notebook alone 194 s, since cut to ~25 s), the
+# rest 146 s; with recipes and the rest as the two parts the lanes ended at
+# 1774 s and 1385 s.
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 TORCH_SHARDS = (["tests/recipes", "--deselect", NOTEBOOK_TEST], [NOTEBOOK_TEST], ["tests", "--ignore=tests/recipes"])
 
