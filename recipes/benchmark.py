@@ -46,6 +46,7 @@ from _benchmark_report import load_json
 from _benchmark_report import print_table
 from _benchmark_report import print_train_table
 from _benchmark_report import result_key
+from _matmul_rate import matmul_gflops
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -230,8 +231,6 @@ def run_child(name):
             times.append(time.perf_counter() - t0)
     peak = peak_rss_mb()
     psnr = psnr_against_float32(generator, generate, coords) if precision != "float32" and not too_slow else None
-    from _matmul_rate import matmul_gflops
-
     rate = matmul_gflops(backend, precision) if FLAGS.matmul_rate else None
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params, "precision": precision,
