@@ -68,8 +68,8 @@ flags.DEFINE_list("translate", None, "Deprecated: shift the view by x,y native p
 flags.DEFINE_float("rotate", 0.0, "Rotate the content by this many degrees (counter-clockwise) about the view centre.")
 flags.DEFINE_float("zoom", 1.0, "Magnify the view about its centre by this factor.")
 flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
-                  "Precision of the line network's matrix products: bfloat16 is 1.2-1.7x faster on CPUs with AMX "
-                  "or AVX512-BF16 (TensorFlow, PyTorch), at 45-56 dB PSNR against float32; the output is float32.")
+                  "Precision of the line network's matrix products: bfloat16 is 1.3-1.8x faster on CPUs with AMX "
+                  "or AVX512-BF16 (TensorFlow, JAX, PyTorch), at 49-58 dB PSNR against float32; the output is float32.")
 flags.DEFINE_enum("align", "corners", ["corners", "centers"], "Pixel alignment (corners = official).")
 flags.DEFINE_enum("video", None, ["zoom", "pan", "rotate"], "Also write an animation of the first seed (and class).")
 flags.DEFINE_integer("frames", 48, "Frames of the --video animation.")
