@@ -4,7 +4,7 @@ Almost all of a CREPS generator's work is matrix products (`creps_macs`), so
 the rate of one large product, measured in the same process, backend and
 precision as the configuration, says how far a row is from what the
 hardware gives that backend. Measured on this project's 2-core CPU (quiet,
-2026-12-01): float32 ~410-450 GFLOP/s on TensorFlow and JAX, bfloat16
+2026-12-01): float32 ~400-450 GFLOP/s on TensorFlow and JAX, bfloat16
 ~730-850 (AVX512-BF16, no AMX units: ~1.9x, not the 5-7x of AMX); PyTorch's
 float32 products go through MKL, which runs ~190-200 GFLOP/s on this AMD
 processor, its bfloat16 ones through oneDNN at ~900.
