@@ -4,6 +4,8 @@ import math
 
 from keras import ops
 
+from keras_creps.layers.fast_matmul import fast_matmul
+
 # Each activation: (function, default gain). The default gain keeps the
 # second moment of a unit-variance input roughly unchanged.
 _ACTIVATIONS = {
@@ -84,5 +86,5 @@ def dense_last_axis(x, kernel):
     """
     units = kernel.shape[-1]
     leading = ops.shape(x)[:-1]
-    y = ops.matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)  # [P, O]
+    y = fast_matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)  # [P, O]
     return ops.reshape(y, tuple(leading) + (units,))

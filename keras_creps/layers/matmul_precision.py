@@ -31,6 +31,8 @@ import threading
 import keras
 from keras import ops
 
+from keras_creps.layers.fast_matmul import fast_matmul
+
 __all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision"]
 
 MATMUL_DTYPES = ("float32", "bfloat16")
@@ -82,7 +84,7 @@ def matmul(x, kernel):
     dtype = current_matmul_dtype()
     if dtype is None or keras.backend.standardize_dtype(x.dtype) != "float32":
         # Float32 as written, or a mixed-precision layer already computing in 16 bits.
-        return ops.matmul(x, ops.cast(kernel, x.dtype))
+        return fast_matmul(x, ops.cast(kernel, x.dtype))
     x16, kernel16 = ops.cast(x, dtype), ops.cast(kernel, dtype)
     if keras.backend.backend() == "jax":
         # `ops.matmul` has no way to ask for a float32 result, and XLA:CPU
