@@ -22,8 +22,9 @@ Training throughput (`train_*` configurations, not in the default set): a
 with `fit` on random real images in [-1, 1]: 5 warm-up steps (they compile
 all three step variants), then 16 timed steps (steps 5..20: path length on 4
 of them, R1 on 1, as in one lazy-regularization cycle) in one `fit` call,
-timed from the first step's start to the last one's end. Reported: mean seconds per step (= per iteration of the official loop),
-s/kimg, images/s and the peak RSS, comparable with
+timed from the first step's start to the last one's end. Reported: mean
+seconds per step (= per iteration of the official loop), s/kimg, images/s
+and the peak RSS, comparable with
 `shared/tools/official_train_bench.py` (`--train_compare`).
 
 Usage:

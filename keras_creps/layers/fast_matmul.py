@@ -64,7 +64,8 @@ def _is_torch_cpu_float32(x, kernel):
         and kernel.dtype == torch.float32
         and x.ndim in (2, 3)
         and kernel.ndim in (2, 3)
-        and (kernel.ndim == 2 or kernel.shape[0] in (1, x.shape[0]) and x.ndim == 3)
+        # One matrix, or one per sample of a 3-D x (or one broadcast to all).
+        and (kernel.ndim == 2 or (x.ndim == 3 and kernel.shape[0] in (1, x.shape[0])))
     )
 
 
