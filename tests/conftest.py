@@ -18,6 +18,14 @@ if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not 
     os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+# Much of the rest of JAX's compile time is LLVM optimizing the tiny test
+# programs: at LLVM's optimization level 0 (XLA's own passes unchanged)
+# tests/training/test_gan_mixed_precision.py and test_losses.py took 179 s
+# instead of 234 s, every tolerance holding. Only when the user has set no
+# XLA_FLAGS (recipe subprocesses inherit it); benchmark runs outside the
+# suite compile at the default level.
+if os.environ.get("KERAS_BACKEND") == "jax" and "XLA_FLAGS" not in os.environ:
+    os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
 
 
 # Metric tests and train.py runs cache real-image statistics; keep them out of
@@ -32,19 +40,24 @@ def pytest_addoption(parser):
 
 
 # tests/run_all_backends.py names the one backend whose run also covers the
-# tests marked `backend_independent` (data sources, dataset tools, file
-# helpers: nothing in them reaches a Keras backend), so the suite runs them
-# once instead of three times. A plain `pytest` run, on any backend, runs them.
+# tests that need not run three times, so the suite runs them once:
+# - `backend_independent`: data sources, dataset tools, file helpers: nothing
+#   in them reaches a Keras backend;
+# - `recipe_behaviour`: a recipe's own behaviour (flags, messages, files,
+#   run directories) driven through a backend whose part (rendering, training,
+#   metrics) the library's tests and each recipe's per-backend tests cover.
+# A plain `pytest` run, on any backend, runs them all.
 INDEPENDENT_ON = "KERAS_CREPS_BACKEND_INDEPENDENT_ON"
+ONCE_MARKERS = ("backend_independent", "recipe_behaviour")
 
 
 def pytest_collection_modifyitems(config, items):
     once_on = os.environ.get(INDEPENDENT_ON)
     if once_on and once_on != os.environ.get("KERAS_BACKEND", "tensorflow"):
-        elsewhere = pytest.mark.skip(reason=f"backend independent: run once, on the {once_on} backend ({INDEPENDENT_ON})")
         for item in items:
-            if "backend_independent" in item.keywords:
-                item.add_marker(elsewhere)
+            marker = next((name for name in ONCE_MARKERS if name in item.keywords), None)
+            if marker:
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: run once, on the {once_on} backend ({INDEPENDENT_ON})"))
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow (covered by recipes/benchmark.py)")

@@ -5,8 +5,9 @@ Usage: python tests/run_all_backends.py [--jobs N] [pytest args...]
 The runs are jobs taken in turn by `--jobs` lanes (default 2, one per core):
 JAX, TensorFlow, then PyTorch's run cut in three shards (recipes, the notebook, the rest),
 each taken by whichever lane frees first. With pytest arguments PyTorch runs
-as one job with them. Tests marked `backend_independent` run in the PyTorch
-jobs only (`KERAS_CREPS_BACKEND_INDEPENDENT_ON`, see tests/conftest.py).
+as one job with them. Tests marked `backend_independent` or `recipe_behaviour`
+run in the PyTorch jobs only (`KERAS_CREPS_BACKEND_INDEPENDENT_ON`, see
+tests/conftest.py).
 Each job's pytest output is printed as a block when it finishes, followed by
 a `----- <backend>: ok|FAILED` line; the last line is
 `total: N passed, N failed, N skipped`, after each backend's time and its

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import keras
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -56,6 +57,7 @@ with open(args.out, "w") as f:
 '''
 
 
+@pytest.mark.recipe_behaviour
 def test_official_runs_alternate_with_ours_and_report_the_spread(tmp_path):
     tools, repo, out = tmp_path / "tools", tmp_path / "CREPS", tmp_path / "bench.json"
     (repo / "training").mkdir(parents=True)
@@ -81,6 +83,7 @@ def test_official_runs_alternate_with_ours_and_report_the_spread(tmp_path):
     assert proc.stdout.count("(repeat ") == 4  # ours and the official, twice each
 
 
+@pytest.mark.recipe_behaviour
 def test_bad_official_paths_are_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "recipes", "benchmark.py"), "--only=smoke_16_b2",

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
+from recipe_cases import run_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "recipes", "calc_metrics.py")
@@ -58,6 +59,7 @@ def test_run_dir_table_and_jsonl(run_dir, tmp_path):
         assert record["num_gen"] == 4 and record["data"].endswith("reals") and name in record["results"]
 
 
+@pytest.mark.recipe_behaviour
 def test_out_dir_for_a_network_file(run_dir, tmp_path):
     network = str(run_dir / "network-snapshot-000000.004.keras")
     proc = run("--network", network, "--data", str(run_dir.parent / "reals"), "--metrics", "eqt", "--num_gen", "4",
@@ -67,25 +69,27 @@ def test_out_dir_for_a_network_file(run_dir, tmp_path):
     assert record["results"]["eqt"] > 0 and record["snapshot"] == "network-snapshot-000000.004.keras"
 
 
-@pytest.mark.parametrize(
-    "args, code, message",
-    [
-        (["--metrics", "fid,swd_full"], 2, "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
-        (["--num_gen", "0"], 2, "bad --num_gen 0"),
-        (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
-        (["--network", "/nonexistent.keras"], 1, "no such file, directory or preset"),
-        (["--metrics", "fid50k_full", "--num_gen", "4"], 2, "--feature_net auto:"),
-    ],
-)
-def test_bad_input_gives_one_clear_line(run_dir, tmp_path, args, code, message):
-    base = [] if "--network" in args else ["--network", str(run_dir)]
+BAD_INPUT = [
+    (["--metrics", "fid,swd_full"], 2, "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
+    (["--num_gen", "0"], 2, "bad --num_gen 0"),
+    (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
+    (["--network", "/nonexistent.keras"], 1, "no such file, directory or preset"),
+    (["--metrics", "fid50k_full", "--num_gen", "4"], 2, "--feature_net auto:"),
+]
+
+
+@pytest.mark.recipe_behaviour
+def test_bad_input_gives_one_clear_line(run_dir, tmp_path):
+    cases = [[*([] if "--network" in args else ["--network", str(run_dir)]), *args, "--cache_dir", str(tmp_path)]
+             for args, _, _ in BAD_INPUT]
     # An empty Keras home: the ImageNet Inception weights are missing, never downloaded.
-    proc = run(*base, *args, "--cache_dir", str(tmp_path), env={"KERAS_HOME": str(tmp_path / "keras")})
-    assert proc.returncode == code, proc.stderr[-2000:]
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("calc_metrics.py: ") and message in last, proc.stderr[-1000:]
+    results = run_cases("calc_metrics.py", cases, env={"KERAS_HOME": str(tmp_path / "keras")})
+    for (args, code, message), (got_code, stderr) in zip(BAD_INPUT, results):
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        assert got_code == code and last.startswith("calc_metrics.py: ") and message in last, (args, got_code, stderr)
 
 
+@pytest.mark.recipe_behaviour
 def test_network_is_required():
     proc = run()
     assert proc.returncode == 2 and "--network is required" in proc.stderr

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import official_pickle_writer as writer
 import pytest
+from recipe_cases import run_cases
 from test_case import max_rel_error
 from test_case import nchw_to_nhwc
 from test_case import to_numpy
@@ -85,6 +86,7 @@ def test_every_network_for_resuming(snapshot, tmp_path):
     assert max_rel_error(logits, arrays["D/out/logits_real"]) <= 1e-4
 
 
+@pytest.mark.recipe_behaviour
 def test_refuses_malicious_pickle(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pkl"
@@ -95,22 +97,21 @@ def test_refuses_malicious_pickle(tmp_path):
     assert not marker.exists() and not (tmp_path / "g.keras").exists()
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
+@pytest.mark.recipe_behaviour
+def test_bad_flags_give_one_clear_line():
+    cases = [
         ([], "pass --pkl with an official network pickle"),
         (["--pkl", "x.pkl"], "pass --out M.keras"),
         (["--pkl", "x.pkl", "--outdir", "d", "--which", "G"], "do not combine it with --out, --preset or --which"),
         (["--pkl", "x.pkl", "--out", "g.h5"], "bad --out 'g.h5': the file name must end in .keras"),
         (["--pkl", "/nonexistent.pkl", "--out", "g.keras"], "--pkl '/nonexistent.pkl': no such file"),
-    ],
-)
-def test_bad_flags_give_one_clear_line(args, message):
-    proc = run(*args)
-    assert proc.returncode == 2
-    assert message in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
+    ]
+    results = run_cases("convert.py", [args for args, _ in cases])
+    for (args, message), (code, stderr) in zip(cases, results):
+        assert code == 2 and message in (stderr.strip().splitlines() or [""])[-1], (args, code, stderr)
 
 
+@pytest.mark.recipe_behaviour
 def test_info_on_a_shared_dict_dag_is_bounded(tmp_path):
     # 625 bytes whose full repr has 2**60 paths: --info must describe it at once.
     path = tmp_path / "dag.pkl"
@@ -120,6 +121,7 @@ def test_info_on_a_shared_dict_dag_is_bounded(tmp_path):
     assert proc.stdout.startswith("d: {'a': {'a': ") and len(proc.stdout) < 1000
 
 
+@pytest.mark.recipe_behaviour
 def test_max_tensor_bytes_flag(snapshot, tmp_path):
     proc = run("--pkl", snapshot[0], "--info", "--max_tensor_bytes", "1000")
     assert proc.returncode == 1
@@ -130,6 +132,7 @@ def test_max_tensor_bytes_flag(snapshot, tmp_path):
     assert "--max_tensor_bytes must be >= 0. Received: -1" in proc.stderr
 
 
+@pytest.mark.recipe_behaviour
 def test_converted_files_get_normal_permissions(snapshot, tmp_path):
     out = tmp_path / "g.keras"
     old = os.umask(0o022)

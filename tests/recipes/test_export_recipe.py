@@ -111,6 +111,7 @@ def test_export_from_this_backend_serves_the_same_images(tiny_network, tmp_path)
         (["--truncation_psi", "1e38"], "bad --truncation_psi 1e+38: must be at most 100 in magnitude", 2),
     ],
 )
+@pytest.mark.recipe_behaviour
 def test_bad_flags_give_one_clear_line(tiny_network, tmp_path, args, message, code):
     base = [] if (not args or "--network" in args) else ["--network", tiny_network[1]]
     proc = run(*base, *args, "--outdir", str(tmp_path))
@@ -119,6 +120,7 @@ def test_bad_flags_give_one_clear_line(tiny_network, tmp_path, args, message, co
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.recipe_behaviour
 def test_unusable_outdir_exits_1_with_one_line(tiny_network, tmp_path):
     a_file = tmp_path / "models"
     a_file.write_text("not a directory")
@@ -134,6 +136,7 @@ def test_unusable_outdir_exits_1_with_one_line(tiny_network, tmp_path):
     assert a_file.read_text() == "not a directory"
 
 
+@pytest.mark.recipe_behaviour
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_read_only_outdir_exits_1(tiny_network, tmp_path):
     locked = tmp_path / "locked"
@@ -142,6 +145,7 @@ def test_read_only_outdir_exits_1(tiny_network, tmp_path):
     assert proc.returncode == 1 and "is not writable" in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
 
 
+@pytest.mark.recipe_behaviour
 def test_corrupt_network_exits_1(tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
@@ -151,6 +155,7 @@ def test_corrupt_network_exits_1(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.recipe_behaviour
 def test_existing_version_is_refused(tiny_network, tmp_path):
     os.makedirs(tmp_path / "3")
     proc = run("--network", tiny_network[1], "--outdir", str(tmp_path), "--version", "3")
@@ -170,6 +175,7 @@ NAMED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.recipe_behaviour
 def test_preset_name_resolves_from_the_installed_presets(tiny_network, tmp_path):
     generator, _ = tiny_network
     package = tmp_path / "site" / "installed_presets"

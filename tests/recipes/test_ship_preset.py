@@ -18,6 +18,10 @@ sys.path.insert(0, str(ROOT / "recipes"))
 import ship_preset  # noqa: E402
 import train  # noqa: E402
 
+# Shipping is file work (choosing, copying, carding, a gallery render); training and rendering
+# are tested per backend in test_train.py and test_generate.py.
+pytestmark = pytest.mark.recipe_behaviour
+
 BACKEND = keras.config.backend()
 CLASSES = ["circles", "squares"]
 
