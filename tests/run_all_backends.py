@@ -3,7 +3,7 @@
 Usage: python tests/run_all_backends.py [--jobs N] [pytest args...]
 
 The runs are jobs taken in turn by `--jobs` lanes (default 2, one per core):
-JAX, TensorFlow, then PyTorch's run cut in three shards (recipes, the notebook, the rest),
+JAX, TensorFlow, then PyTorch's run cut in four shards (two of recipes, the rest, the notebook),
 each taken by whichever lane frees first. With pytest arguments PyTorch runs
 as one job with them. Tests marked `backend_independent` or `recipe_behaviour`
 run in the PyTorch jobs only (`KERAS_CREPS_BACKEND_INDEPENDENT_ON`, see
@@ -69,13 +69,21 @@ def slowest_lines(output):
 
 # Independent of the backend (see tests/conftest.py): run on one backend only.
 INDEPENDENT_ON = "torch"
-# PyTorch's run is the shortest; cut in three, its parts fill whichever lane
-# frees first. Measured in CI (2 cores): TensorFlow 1079 s, JAX 1239 s,
-# PyTorch's recipes 695 s (the notebook alone 194 s, since cut to ~25 s), the
-# rest 146 s; with recipes and the rest as the two parts the lanes ended at
-# 1774 s and 1385 s.
+# PyTorch's run is the shortest; cut in four, its parts fill whichever lane
+# frees first, the longest first. It also runs the tests marked
+# `backend_independent` and `recipe_behaviour`. Measured in a local run (2
+# cores, 2 lanes): TensorFlow 1232 s, JAX 1746 s (before its tests compiled
+# at LLVM level 0), PyTorch's recipes 778 s (generate.py's tests ~260 s of
+# them, the notebook apart: 121 s), the rest 224 s. Two recipe parts of
+# ~300-400 s let the lanes end within a few minutes of each other.
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
-TORCH_SHARDS = (["tests/recipes", "--deselect", NOTEBOOK_TEST], [NOTEBOOK_TEST], ["tests", "--ignore=tests/recipes"])
+RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
+TORCH_SHARDS = (
+    RECIPES_A,
+    ["tests/recipes", "--deselect", NOTEBOOK_TEST, *(f"--ignore={path}" for path in RECIPES_A)],
+    ["tests", "--ignore=tests/recipes"],
+    [NOTEBOOK_TEST],
+)
 
 
 def plan_jobs(pytest_args):

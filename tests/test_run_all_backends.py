@@ -13,11 +13,14 @@ ONLY_SKIPPED = "ss\n2 skipped in 1.0s\n"
 def test_pytorch_is_cut_in_shards_only_for_the_whole_suite():
     whole = runner.plan_jobs([])
     assert whole[:2] == [("jax", []), ("tensorflow", [])]
-    assert [backend for backend, _ in whole[2:]] == ["torch"] * 3
-    # The shards cover the suite once: recipes but the notebook, the notebook, all but recipes.
+    assert [backend for backend, _ in whole[2:]] == ["torch"] * 4
+    # The shards cover the suite once: two parts of the recipes but the notebook, all but the recipes,
+    # the notebook.
     notebook = "tests/recipes/test_notebook.py::test_notebook_runs"
+    part_a = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
     assert [extra for _, extra in whole[2:]] == [
-        ["tests/recipes", "--deselect", notebook], [notebook], ["tests", "--ignore=tests/recipes"]]
+        part_a, ["tests/recipes", "--deselect", notebook, *(f"--ignore={p}" for p in part_a)],
+        ["tests", "--ignore=tests/recipes"], [notebook]]
     assert runner.plan_jobs(["-x"])[2:] == [("torch", [])]
 
 
