@@ -3,7 +3,8 @@
 Conversions run under TensorFlow (building the networks is fastest there) and
 the `.keras` files are loaded and checked under the backend on test: the
 files do not depend on the backend that wrote them. Refusals and flag errors
-run under the backend on test.
+are the recipe's own behaviour (`recipe_behaviour`): the runner runs them on
+one backend.
 """
 
 import os
