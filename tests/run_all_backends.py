@@ -71,11 +71,10 @@ def slowest_lines(output):
 INDEPENDENT_ON = "torch"
 # PyTorch's run is the shortest; cut in four, its parts fill whichever lane
 # frees first, the longest first. It also runs the tests marked
-# `backend_independent` and `recipe_behaviour`. Measured in a local run (2
-# cores, 2 lanes): TensorFlow 1232 s, JAX 1746 s (before its tests compiled
-# at LLVM level 0), PyTorch's recipes 778 s (generate.py's tests ~260 s of
-# them, the notebook apart: 121 s), the rest 224 s. Two recipe parts of
-# ~300-400 s let the lanes end within a few minutes of each other.
+# `backend_independent` and `recipe_behaviour`. Measured in a fresh-clone run
+# (2 cores, 2 lanes): TensorFlow 1006 s, JAX 1205 s; PyTorch's recipe parts
+# 299 s (generate, ship_preset, benchmark) and 288 s, the rest 211 s, the
+# notebook 48 s; the lanes ended at ~1500 s and 1542 s.
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
 TORCH_SHARDS = (
