@@ -57,7 +57,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             marker = next((name for name in ONCE_MARKERS if name in item.keywords), None)
             if marker:
-                item.add_marker(pytest.mark.skip(reason=f"{marker}: run once, on the {once_on} backend ({INDEPENDENT_ON})"))
+                reason = f"{marker}: run once, on the {once_on} backend ({INDEPENDENT_ON})"
+                item.add_marker(pytest.mark.skip(reason=reason))
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow (covered by recipes/benchmark.py)")

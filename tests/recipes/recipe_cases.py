@@ -74,9 +74,15 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900):
     """
     env = dict(os.environ, KERAS_BACKEND=keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     name = os.path.splitext(script)[0]
-    proc = subprocess.run([sys.executable, "-c", _DRIVER, RECIPES, name, "limit" if limit_memory else "-"], input=json.dumps(cases),
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    command = [sys.executable, "-c", _DRIVER, RECIPES, name, "limit" if limit_memory else "-"]
+    proc = subprocess.run(command, input=json.dumps(cases), capture_output=True, text=True, env=env, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(results) == len(cases), results
     return [tuple(result) for result in results]
+
+
+def last_line(stderr):
+    """The last non-empty line of a case's stderr ("" when there is none): where a recipe's one-line error goes."""
+    lines = stderr.strip().splitlines()
+    return lines[-1] if lines else ""

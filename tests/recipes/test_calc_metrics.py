@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
+from recipe_cases import last_line
 from recipe_cases import run_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -85,7 +86,7 @@ def test_bad_input_gives_one_clear_line(run_dir, tmp_path):
     # An empty Keras home: the ImageNet Inception weights are missing, never downloaded.
     results = run_cases("calc_metrics.py", cases, env={"KERAS_HOME": str(tmp_path / "keras")})
     for (args, code, message), (got_code, stderr) in zip(BAD_INPUT, results):
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        last = last_line(stderr)
         assert got_code == code and last.startswith("calc_metrics.py: ") and message in last, (args, got_code, stderr)
 
 

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import official_pickle_writer as writer
 import pytest
+from recipe_cases import last_line
 from recipe_cases import run_cases
 from test_case import max_rel_error
 from test_case import nchw_to_nhwc
@@ -109,7 +110,7 @@ def test_bad_flags_give_one_clear_line():
     ]
     results = run_cases("convert.py", [args for args, _ in cases])
     for (args, message), (code, stderr) in zip(cases, results):
-        assert code == 2 and message in (stderr.strip().splitlines() or [""])[-1], (args, code, stderr)
+        assert code == 2 and message in last_line(stderr), (args, code, stderr)
 
 
 @pytest.mark.recipe_behaviour
