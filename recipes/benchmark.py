@@ -75,6 +75,8 @@ flags.DEFINE_string("train_compare", None, "An official_train_bench.py JSON resu
 flags.DEFINE_boolean("matmul_rate", True,
                      "Also time one [4096, 1024] x [1024, 1024] product in each configuration's backend and "
                      "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
+flags.DEFINE_boolean("keep_freed_memory", True,
+                     "Let malloc keep freed memory for reuse (keras_creps.utils.allocator), as the recipes do.")
 flags.DEFINE_list("precision", ["float32"],
                   "Precisions to time, each configuration in each: float32, bfloat16 (inference: the line network's "
                   "products in bfloat16, PSNR against float32 reported; training: the mixed_bfloat16 policy). "
@@ -207,6 +209,10 @@ def run_train_child(name):
 
 
 def run_child(name):
+    if FLAGS.keep_freed_memory:
+        from keras_creps.utils.allocator import keep_freed_memory
+
+        keep_freed_memory()
     if name in TRAIN_BENCH:
         run_train_child(name)
         return
@@ -285,7 +291,7 @@ def run_ours(name, precision, backend):
     cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
            f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
-           f"--matmul_rate={FLAGS.matmul_rate}"]
+           f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}"]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     t0 = time.perf_counter()
     try:
@@ -422,6 +428,7 @@ def write_report(backend, results, official_doc, wall_s):
         "precisions": FLAGS.precision, "repeat": FLAGS.repeat,
         "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
         "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        "keep_freed_memory": FLAGS.keep_freed_memory,
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
         "timing_protocol": "fresh subprocess per config and repeat; import and start the backend runtime (RSS after "
                            "imports); build (keras.utils.set_random_seed(0)); compile; 1 warm-up call; N timed calls "

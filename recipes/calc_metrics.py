@@ -140,6 +140,9 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     quiet_startup(import_tensorflow=True)  # real images come through tf.data on every backend
+    from keras_creps.utils.allocator import keep_freed_memory
+
+    keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
     from keras_creps.metrics import protocols
     from keras_creps.models import presets
 

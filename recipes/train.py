@@ -325,6 +325,9 @@ def run(argv):
 def main(argv):
     quiet_startup(import_tensorflow=True)  # tf.data on every backend
     use_dataset_image_limits()
+    from keras_creps.utils.allocator import keep_freed_memory
+
+    keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)

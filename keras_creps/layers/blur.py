@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_creps.layers.fast_conv import fast_depthwise_conv
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
 
@@ -67,10 +68,7 @@ def fir_downsample(x, filt, padding, down=1):
     filt = np.asarray(filt, dtype=np.float32)[::-1, ::-1]
     kernel = np.tile(filt[:, :, None, None], (1, 1, channels, 1))  # [K, K, C, 1]
     kernel = ops.cast(kernel, x.dtype)
-    if padding > 0:
-        pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
-        x = ops.pad(x, pad)  # [N, H + 2p, W + 2p, C]
-    return ops.depthwise_conv(x, kernel, strides=down, padding="valid")  # [N, H', W', C]
+    return fast_depthwise_conv(x, kernel, strides=down, padding=padding)  # [N, H', W', C]
 
 
 def _separable_factors(filt):

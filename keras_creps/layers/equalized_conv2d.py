@@ -14,6 +14,7 @@ from keras_creps.layers.blur import DEFAULT_FIR_TAPS
 from keras_creps.layers.blur import fir_downsample
 from keras_creps.layers.blur import fir_filter_2d
 from keras_creps.layers.blur import fir_output_size
+from keras_creps.layers.fast_conv import fast_conv
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -121,19 +122,25 @@ class EqualizedConv2D(keras.layers.Layer):
         return self.kernel_size // 2 + (self.fir_filter.shape[0] - 2) // 2
 
     def call(self, inputs, gain=1.0):
-        kernel = ops.cast(self.kernel * self.weight_gain, inputs.dtype)  # [k, k, Cin, Cout]
-        x = inputs
-        if self.down == 1:
-            y = ops.conv(x, kernel, strides=1, padding="same")  # [N, H, W, Cout]
-        elif self.kernel_size == 1:
-            x = fir_downsample(x, self.fir_filter, self._fir_padding(), down=self.down)  # [N, H/2, W/2, Cin]
-            y = ops.conv(x, kernel, strides=1, padding="valid")  # [N, H/2, W/2, Cout]
-        else:
-            x = fir_downsample(x, self.fir_filter, self._fir_padding(), down=1)  # [N, H + 1, W + 1, Cin]
-            y = ops.conv(x, kernel, strides=self.down, padding="valid")  # [N, H/2, W/2, Cout]
+        if not gain > 0:
+            raise ValueError(f"`gain` must be positive. Received: gain={gain!r}")
+        # The activations are positively homogeneous, so the output gain
+        # folds into the kernel and the bias (as in `EqualizedDense.call`):
+        # one pass fewer over the output.
         act_gain = default_gain(self.activation) * gain
         act_clamp = None if self.clamp is None else self.clamp * gain
-        return bias_act(y, self.bias, self.activation, gain=act_gain, clamp=act_clamp)
+        kernel = ops.cast(self.kernel * (self.weight_gain * act_gain), inputs.dtype)  # [k, k, Cin, Cout]
+        bias = None if self.bias is None else ops.cast(self.bias * act_gain, inputs.dtype)  # [Cout]
+        x = inputs
+        if self.down == 1:
+            y = fast_conv(x, kernel, padding="same", bias=bias)  # [N, H, W, Cout]
+        elif self.kernel_size == 1:
+            x = fir_downsample(x, self.fir_filter, self._fir_padding(), down=self.down)  # [N, H/2, W/2, Cin]
+            y = fast_conv(x, kernel, bias=bias)  # [N, H/2, W/2, Cout]
+        else:
+            x = fir_downsample(x, self.fir_filter, self._fir_padding(), down=1)  # [N, H + 1, W + 1, Cin]
+            y = fast_conv(x, kernel, strides=self.down, bias=bias)  # [N, H/2, W/2, Cout]
+        return bias_act(y, None, self.activation, gain=1.0, clamp=act_clamp)
 
     def _output_size(self, size):
         if size is None or self.down == 1:
