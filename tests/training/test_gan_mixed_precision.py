@@ -136,14 +136,18 @@ class TestLossScaling(TestCase):
         # from float32 only by rounding; `d_loss` and `r1_penalty` follow one
         # update of each network. (Measured at most 0.12 / 0.003 / 1.2 % /
         # 1.5 % over the three backends; bfloat16 keeps 8 mantissa bits.)
+        # The R1 penalty after one bfloat16 update moves with where the
+        # rounding happens: folding EqualizedConv2D's gain into its kernel
+        # (one rounding fewer) took it from 0.6 / 1.5 / 0.8 % to 8.2 / 0.01 /
+        # 0.3 % off float32 on JAX / TensorFlow / PyTorch (2026-12-02).
         reference = float32_run[1][0]
         mixed = fit_steps(tiny_gan(dtype), 1)
-        g_loss_tolerance = 0.03 if dtype == "mixed_float16" else 0.2
+        half = dtype == "mixed_float16"
         for name, rtol, atol in (
-            ("g_loss", 0.0, g_loss_tolerance),
+            ("g_loss", 0.0, 0.03 if half else 0.2),
             ("scores_real", 0.0, 0.01),
             ("d_loss", 0.05, 0.0),
-            ("r1_penalty", 0.05, 0.0),
+            ("r1_penalty", 0.05 if half else 0.15, 0.0),
         ):
             assert np.isfinite(mixed[name][-1]), name
             np.testing.assert_allclose(mixed[name][-1], reference[name][-1], rtol=rtol, atol=atol, err_msg=name)
