@@ -58,3 +58,7 @@ class TestEqualizedConv2D(TestCase):
             EqualizedConv2D(4, 3, clamp=-1)
         with pytest.raises(ValueError, match="Received: fir_taps"):
             EqualizedConv2D(4, 3, fir_taps=(1, 2, 1))
+        # The output gain is folded into the kernel, which needs a positive gain.
+        layer = EqualizedConv2D(4, 3, activation="lrelu")
+        with pytest.raises(ValueError, match="Received: gain=-0.5"):
+            layer(np.zeros((1, 4, 4, 2), "float32"), gain=-0.5)
