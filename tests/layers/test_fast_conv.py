@@ -1,3 +1,4 @@
+import discriminator_reference as ref
 import keras
 import numpy as np
 import pytest
@@ -8,24 +9,6 @@ from keras_creps.layers.fast_conv import fast_conv
 from keras_creps.layers.fast_conv import fast_depthwise_conv
 
 torch_only = pytest.mark.skipif(keras.backend.backend() != "torch", reason="the copy-free route is PyTorch's")
-
-
-def reference_conv(x, kernel, strides, pad, groups=1):
-    """Float64 cross-correlation of NHWC `x` with `[k, k, C / groups, F]`, zero-padded by `pad`."""
-    x = np.pad(x.astype(np.float64), [(0, 0), (pad, pad), (pad, pad), (0, 0)])
-    k, _, per_group, filters = kernel.shape
-    n, h, w, _ = x.shape
-    out_h, out_w = (h - k) // strides + 1, (w - k) // strides + 1
-    out = np.zeros((n, out_h, out_w, filters))
-    per_out = filters // groups
-    for f in range(filters):
-        g = f // per_out
-        channels = slice(g * per_group, (g + 1) * per_group)
-        for i in range(k):
-            for j in range(k):
-                window = x[:, i : i + strides * out_h : strides, j : j + strides * out_w : strides, channels]
-                out[..., f] += window @ kernel[i, j, :, f].astype(np.float64)
-    return out
 
 
 def _data(shape, seed):
@@ -43,7 +26,7 @@ def test_conv_equals_the_float64_reference(k, strides, padding, pad, with_bias):
         ops.convert_to_tensor(x), ops.convert_to_tensor(kernel), strides=strides, padding=padding,
         bias=ops.convert_to_tensor(bias) if with_bias else None,
     )
-    expected = reference_conv(x, kernel, strides, pad) + (bias if with_bias else 0)
+    expected = ref.correlate(x, kernel, strides, pad) + (bias if with_bias else 0)
     assert tuple(y.shape) == expected.shape
     np.testing.assert_allclose(to_numpy(y), expected, rtol=1e-5, atol=1e-5)
 
@@ -53,8 +36,10 @@ def test_depthwise_equals_the_float64_reference(strides, padding):
     x, kernel = _data((2, 10, 8, 3), 3), _data((4, 4, 3, 1), 4)
     y = fast_depthwise_conv(ops.convert_to_tensor(x), ops.convert_to_tensor(kernel), strides, padding)
     pad = 0 if padding == "valid" else padding
-    # Depthwise = one group per channel: kernel [k, k, 1, C].
-    expected = reference_conv(x, kernel.transpose(0, 1, 3, 2), strides, pad, groups=3)
+    # Depthwise: each channel correlated with its own [k, k, 1, 1] kernel.
+    expected = np.concatenate(
+        [ref.correlate(x[..., c : c + 1], kernel[:, :, c : c + 1], strides, pad) for c in range(3)], axis=-1
+    )
     np.testing.assert_allclose(to_numpy(y), expected, rtol=1e-5, atol=1e-5)
 
 
