@@ -55,7 +55,8 @@ def fast_conv(x, kernel, strides=1, padding="valid", bias=None):
     if _torch_cpu(x):
         weight = kernel.permute(3, 2, 0, 1)  # [filters, C, k, k]
         return _torch_conv_nhwc(x, weight, strides, pad, groups=1, bias=bias)
-    y = ops.conv(_pad(x, pad, padding), kernel, strides=strides, padding=_keras_padding(padding))
+    x, keras_padding = _keras_input(x, pad, padding)
+    y = ops.conv(x, kernel, strides=strides, padding=keras_padding)
     return y if bias is None else y + bias
 
 
@@ -85,9 +86,8 @@ def fast_depthwise_conv(x, kernel, strides=1, padding="valid"):
     if _torch_cpu(x):
         weight = kernel.permute(2, 3, 0, 1)  # [C, 1, k, k]
         return _torch_conv_nhwc(x, weight, strides, pad, groups=x.shape[-1])
-    return ops.depthwise_conv(
-        _pad(x, pad, padding), kernel, strides=strides, padding=_keras_padding(padding)
-    )
+    x, keras_padding = _keras_input(x, pad, padding)
+    return ops.depthwise_conv(x, kernel, strides=strides, padding=keras_padding)
 
 
 def _padding(size, strides, padding):
@@ -108,15 +108,13 @@ def _padding(size, strides, padding):
     return padding
 
 
-def _pad(x, pad, padding):
-    """`x` zero-padded by `pad` on every spatial side, unless `keras.ops.conv` pads it (`"same"`)."""
-    if padding == "same" or pad == 0:
-        return x
-    return ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])  # [N, H + 2p, W + 2p, C]
-
-
-def _keras_padding(padding):
-    return "same" if padding == "same" else "valid"
+def _keras_input(x, pad, padding):
+    """`(input, padding)` for `keras.ops`: `"same"` is Keras' own; other padding is added to `x` first."""
+    if padding == "same":
+        return x, "same"
+    if pad > 0:
+        x = ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])  # [N, H + 2p, W + 2p, C]
+    return x, "valid"
 
 
 def _torch_cpu(x):
