@@ -35,6 +35,8 @@ def load_json(path):
 
 
 def print_table(doc, official=None, train_bench=()):
+    if all(config_name(name) in train_bench for name in doc["results"]):
+        return  # training configurations only: print_train_table shows them
     header = (f"| config ({doc['backend']}) | s/batch | images/s | GFLOP/s | of matmul | peak RSS MB | working MB "
               f"| PSNR vs f32 |")
     rule = "|---|---|---|---|---|---|---|---|"
@@ -84,8 +86,8 @@ def print_train_table(doc, official=None, train_bench=None):
     header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
     rule = "|---|---|---|---|---|"
     if official:
-        header += " official s/kimg | official images/s | speed-up |"
-        rule += "---|---|---|"
+        header += " official s/kimg | official images/s | official peak RSS MB | speed-up | memory ratio |"
+        rule += "---|---|---|---|---|"
     print(header)
     print(rule)
     for name, r in rows:
@@ -98,5 +100,8 @@ def print_train_table(doc, official=None, train_bench=None):
         o = _official_train_run(official, train_bench[config_name(name)])
         o_kimg = None if o is None else o.get("s_per_kimg")
         if o_kimg:
-            row += f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | {o_kimg / r['s_per_kimg']:.2f}x |"
+            o_peak = o.get("peak_rss_mb")
+            row += (f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | "
+                    f"{'-' if o_peak is None else format(o_peak, '.0f')} | {o_kimg / r['s_per_kimg']:.2f}x | "
+                    f"{'-' if o_peak is None else format(r['peak_rss_mb'] / o_peak, '.2f')} |")
         print(row)

@@ -91,3 +91,19 @@ def test_bad_official_paths_are_one_line(tmp_path):
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode != 0 and "bad --official_tools" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.recipe_behaviour
+def test_training_table_compares_speed_and_peak_memory_with_the_official(capsys):
+    sys.path.insert(0, os.path.join(ROOT, "recipes"))
+    import _benchmark_report as report
+
+    train_bench = {"train_small_64_b16": dict(cfg="small", res=64, batch=16, gamma=0.5)}
+    ours = {"mean_s_per_step": 8.0, "s_per_kimg": 500.0, "images_per_s": 2.0, "peak_rss_mb": 6000.0}
+    official = {"results": {}, "runs": [{"label": "creps_res64_b16", "s_per_kimg": 1000.0, "peak_rss_mb": 5000.0}]}
+    doc = {"backend": "torch", "results": {"train_small_64_b16": ours}}
+    report.print_table(doc, official, train_bench)  # no inference configuration: no inference table
+    report.print_train_table(doc, official, train_bench)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| training (torch) |") and "official peak RSS MB" in lines[0]
+    assert lines[2] == "| train_small_64_b16 | 8.000 | 500 | 2.00 | 6000 | 1000 | 1.00 | 5000 | 2.00x | 1.20 |"
