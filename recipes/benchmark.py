@@ -145,6 +145,10 @@ def run_train_child(name):
     import numpy as np
 
     backend = keras.config.backend()
+    if backend == "jax":  # as recipes/train.py does
+        from keras_creps.utils.xla_cpu import use_ynnpack_kernels
+
+        use_ynnpack_kernels()
     set_threads(backend, FLAGS.threads)
     from keras_creps.training.configs import build_gan
 
@@ -205,6 +209,7 @@ def run_train_child(name):
         "d_iterations": int(keras.ops.convert_to_numpy(gan.discriminator_optimizer.iterations)),
         "rss_after_import_mb": rss_import,
         "peak_rss_mb": peak_rss_mb(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }))
 
 
