@@ -72,9 +72,9 @@ INDEPENDENT_ON = "torch"
 # PyTorch's run is the shortest; cut in four, its parts fill whichever lane
 # frees first, the longest first. It also runs the tests marked
 # `backend_independent` and `recipe_behaviour`. Measured in a fresh-clone run
-# (2 cores, 2 lanes): TensorFlow 1006 s, JAX 1205 s; PyTorch's recipe parts
-# 299 s (generate, ship_preset, benchmark) and 288 s, the rest 211 s, the
-# notebook 48 s; the lanes ended at ~1500 s and 1542 s.
+# (2 cores, 2 lanes, 2026-12-02): TensorFlow 789 s, JAX 990 s; PyTorch's recipe
+# parts 284 s (generate, ship_preset, benchmark) and 268 s, the rest 194 s, the
+# notebook 36 s; wall time 1294 s.
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
 TORCH_SHARDS = (
