@@ -9,9 +9,11 @@ discriminator forward at 64^2, batch 16: 2.16 -> 0.91 s). Training
 `train_small_64_b16` on JAX (`recipes/benchmark.py`, one run each, the same
 morning): 1709 -> 965 s/kimg, peak RSS 6.9 -> 7.6 GB.
 
-It is not used for rendering: the same flag made a large bfloat16 matrix
-product slower (~400 -> ~250 GFLOP/s), and the float32 products of the
-generator's line network gained nothing measurable.
+It is not used for rendering, which is matrix products, not convolutions:
+`recipes/benchmark.py --only creps_256_b1` (float32, two alternating pairs)
+took 0.360 / 0.370 s per image without the flag and 0.381 / 0.383 s with it
+(working memory 982-1002 vs 1037 MB), and a large bfloat16 product ran
+slower with it (~400 -> ~250 GFLOP/s).
 
 XLA reads its flags once, when JAX starts its CPU client, and the setting is
 process-wide, so the library never makes it on its own: `recipes/train.py`
