@@ -144,11 +144,10 @@ def run_train_child(name):
     import keras
     import numpy as np
 
-    backend = keras.config.backend()
-    if backend == "jax":  # as recipes/train.py does
-        from keras_creps.utils.xla_cpu import use_ynnpack_kernels
+    from keras_creps.utils.xla_cpu import use_ynnpack_kernels
 
-        use_ynnpack_kernels()
+    use_ynnpack_kernels()  # on JAX, as recipes/train.py does
+    backend = keras.config.backend()
     set_threads(backend, FLAGS.threads)
     from keras_creps.training.configs import build_gan
 

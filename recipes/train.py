@@ -328,12 +328,9 @@ def main(argv):
     from keras_creps.utils.allocator import keep_freed_memory
 
     keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
-    import keras
+    from keras_creps.utils.xla_cpu import use_ynnpack_kernels
 
-    if keras.config.backend() == "jax":
-        from keras_creps.utils.xla_cpu import use_ynnpack_kernels
-
-        use_ynnpack_kernels()  # XLA:CPU's convolutions through YNNPACK: see the module
+    use_ynnpack_kernels()  # on JAX, XLA:CPU's convolutions through YNNPACK: see the module
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)

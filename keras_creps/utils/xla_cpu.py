@@ -23,6 +23,8 @@ and the training benchmark call this at start-up.
 import os
 import sys
 
+import keras
+
 __all__ = ["use_ynnpack_kernels"]
 
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
@@ -31,25 +33,25 @@ YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
 def use_ynnpack_kernels():
     """Adds the YNNPACK flag to `XLA_FLAGS` for the JAX backend, if it can still apply.
 
-    Nothing changes when the user's `XLA_FLAGS` already chooses a YNNPACK
-    fusion type, or when JAX has already started (XLA would not read the
-    flag again). Only JAX reads it here: TensorFlow's XLA does not know the
-    flag and would stop at an unknown one, so call this only when the Keras
-    backend is JAX.
+    Nothing changes when the Keras backend is not JAX (TensorFlow's XLA
+    does not know the flag and would stop at an unknown one), when the
+    user's `XLA_FLAGS` already chooses a YNNPACK fusion type, or when JAX
+    has already started (XLA would not read the flag again).
 
     Returns:
         `True` if the flag is in `XLA_FLAGS` for the JAX client that will
-        start, `False` if it cannot apply any more.
+        start, `False` if it does not apply (another backend) or cannot any
+        more.
 
     Example:
     ```python
-    import keras
     from keras_creps.utils.xla_cpu import use_ynnpack_kernels
 
-    if keras.config.backend() == "jax":
-        use_ynnpack_kernels()  # before the first JAX computation
+    use_ynnpack_kernels()  # before the first JAX computation
     ```
     """
+    if keras.config.backend() != "jax":
+        return False
     flags = os.environ.get("XLA_FLAGS", "")
     if "--xla_cpu_experimental_ynn_fusion_type" in flags:
         return True
