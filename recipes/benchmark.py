@@ -58,6 +58,9 @@ flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
 flags.DEFINE_string("out", None, "Write the results as JSON here.")
 flags.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend; defaults to $KERAS_BACKEND or tensorflow.")
 flags.DEFINE_integer("threads", 2, "Intra-op threads for the backend.")
+flags.DEFINE_integer("train_inter_op_threads", None,
+                     "TensorFlow's inter-op threads when training (default: 1 on a CPU, as recipes/train.py; "
+                     "inference uses --threads).", lower_bound=1)
 flags.DEFINE_boolean("jit_compile", True, "Compile with XLA on TensorFlow / JAX, torch.compile on PyTorch.")
 flags.DEFINE_string("compare", None, "An official_bench.py JSON result to print side by side.")
 flags.DEFINE_string("official_repo", None,
@@ -128,12 +131,12 @@ def peak_rss_mb():
     return float("nan") if peak is None else peak / 2.0**20
 
 
-def set_threads(backend, threads):
+def set_threads(backend, threads, inter_op=None):
     if backend == "tensorflow":
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op or threads)
     elif backend == "torch":
         import torch
 
@@ -148,7 +151,12 @@ def run_train_child(name):
 
     use_ynnpack_kernels()  # on JAX, as recipes/train.py does
     backend = keras.config.backend()
-    set_threads(backend, FLAGS.threads)
+    from keras_creps.utils.tf_threads import run_ops_in_turn
+
+    # One inter-op thread on a CPU with TensorFlow, as recipes/train.py
+    # (`--train_inter_op_threads` overrides it).
+    inter_op = FLAGS.train_inter_op_threads or (1 if run_ops_in_turn() else None)
+    set_threads(backend, FLAGS.threads, inter_op)
     from keras_creps.training.configs import build_gan
 
     keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
@@ -209,6 +217,7 @@ def run_train_child(name):
         "rss_after_import_mb": rss_import,
         "peak_rss_mb": peak_rss_mb(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "inter_op_threads": inter_op,
     }))
 
 
@@ -296,6 +305,8 @@ def run_ours(name, precision, backend):
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
            f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
            f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}"]
+    if FLAGS.train_inter_op_threads:
+        cmd.append(f"--train_inter_op_threads={FLAGS.train_inter_op_threads}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     t0 = time.perf_counter()
     try:

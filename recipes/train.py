@@ -331,6 +331,9 @@ def main(argv):
     from keras_creps.utils.xla_cpu import use_ynnpack_kernels
 
     use_ynnpack_kernels()  # on JAX, XLA:CPU's convolutions through YNNPACK: see the module
+    from keras_creps.utils.tf_threads import run_ops_in_turn
+
+    run_ops_in_turn()  # on a CPU with TensorFlow, one graph op at a time: less memory, see the module
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)
