@@ -42,8 +42,8 @@ def r1_penalty(discriminator, images, c=None):
 
     Returns:
         `(penalty [N], logits [N, 1])`; the training loss is
-        `penalty * gamma / 2`. The penalty stays differentiable w.r.t. the
-        discriminator's weights.
+        `penalty * gamma / 2`. The penalty's sum over samples stays
+        differentiable w.r.t. the discriminator's weights.
 
     Example:
     ```python
@@ -51,9 +51,7 @@ def r1_penalty(discriminator, images, c=None):
     loss = ops.mean(penalty) * gamma / 2
     ```
     """
-    backend = gradients.get()
-    logits, grads = backend.input_gradient(lambda x: discriminator(x, c), images)
-    penalty = ops.sum(ops.square(ops.cast(grads, "float32")), axis=(1, 2, 3))  # [N]
+    logits, penalty = gradients.get().squared_input_gradient(lambda x: discriminator(x, c), images)  # [N]
     return penalty, logits
 
 

@@ -3,16 +3,20 @@
 TensorFlow runs a graph with two thread pools: intra-op threads split one
 op's work (a convolution over every core) and inter-op threads start ops
 that are ready at the same time. On a CPU both compete for the same cores,
-and a GAN step has many ops ready at once (the discriminator's forward pass
-on the reals can start while the generator's phase is still running), so
-running them side by side mostly keeps more activations alive at once.
+and a GAN step's graph often has several ops ready at once (ops of two
+phases that share no data, say): running them side by side keeps the
+activations of both alive at once, and gains little speed when each op
+already uses every core.
 
 Measured on this project's 2-core test machine, `train_small_64_b16`
-(float32, graph mode, 21 steps in one process, one run each, one after the
-other, 2026-12-02): with the default two inter-op threads the step took
-14.08 s (steps 5-20) and the process peaked at 7.84 GB; with one, 14.47 s
-and 6.95 GB. The difference in speed is within this machine's run-to-run
-spread (~3 %); the memory is not.
+(float32, graph mode, 2026-12-02), two inter-op threads (the default)
+against one, one run each, one after the other: 21 steps in one process,
+14.08 s/step (steps 5-20) at a 7.84 GB peak against 14.47 s at 6.95 GB;
+then `recipes/benchmark.py` (`--train_inter_op_threads=2` against the new
+default), 14.03 s/step at 7.41 GB against 14.46 s at 6.93 GB. One op at a
+time costs ~3 % of speed in both pairs and saves 0.5-0.9 GB; training on a
+CPU is bounded by memory before time, so one op at a time is the default
+there.
 
 The setting is process-wide and must be made before TensorFlow's runtime
 starts, so the library never makes it on its own: `recipes/train.py` and

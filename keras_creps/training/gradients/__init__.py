@@ -9,6 +9,9 @@ Every module provides:
 
 - `input_gradient(fn, x)` -> `(y, d sum(y) / d x)`, differentiable again
   (the gradient is part of the graph, as R1 and path length need).
+- `squared_input_gradient(fn, x)` -> `(y, per-sample sum of squares of
+  d sum(y) / d x)` in float32, R1's penalty: its sum over samples is
+  differentiable w.r.t. the weights `fn` reads (`squared_gradient.py`).
 - `value_and_grad(fn, variables, state_variables)` -> `(loss, aux, grads)`
   for a loss closure that reads the models' variables; variables assigned
   inside `fn` (e.g. `pl_mean`) keep their new values.

@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from keras_creps.training.gradients.squared_gradient import by_double_backward
+
 
 def _replica_context():
     """The replica context of a multi-replica strategy, else `None`."""
@@ -66,6 +68,9 @@ def input_gradient(fn, x):
         y = fn(x)
         total = tf.reduce_sum(y)
     return y, tape.gradient(total, x)
+
+
+squared_input_gradient = by_double_backward(input_gradient)
 
 
 def value_and_grad(fn, variables, state_variables=None):

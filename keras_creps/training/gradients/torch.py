@@ -7,6 +7,7 @@ from keras_creps.training.gradients.single_device import assign  # noqa: F401
 from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
 from keras_creps.training.gradients.single_device import replica_mean  # noqa: F401
 from keras_creps.training.gradients.single_device import replica_slice  # noqa: F401
+from keras_creps.training.gradients.squared_gradient import by_double_backward
 
 
 def input_gradient(fn, x):
@@ -16,6 +17,9 @@ def input_gradient(fn, x):
     y = fn(x)
     (grad,) = torch.autograd.grad(y.sum(), [x], create_graph=True)
     return y, grad
+
+
+squared_input_gradient = by_double_backward(input_gradient)
 
 
 def value_and_grad(fn, variables, state_variables=None):
