@@ -4,26 +4,18 @@ Each case runs in a fresh interpreter with the backend it names: the setting
 must be made before TensorFlow's runtime starts, and this process's has.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
+from fresh_interpreter import run_snippet
 
 pytestmark = pytest.mark.backend_independent  # each case picks its backend: run once by the runner
 
 
-def run(backend, body, env_extra=None):
-    script = (
+def run(backend, body, **env):
+    run_snippet(backend, (
         "import tensorflow as tf\n"
         "from keras_creps.utils.tf_threads import run_ops_in_turn\n"
-        f"{body}\n"
-        "print('ok')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTEROP_THREADS"}
-    env.update(KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="", **(env_extra or {}))
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
+        f"{body}"
+    ), unset=("TF_NUM_INTEROP_THREADS",), CUDA_VISIBLE_DEVICES="", **env)
 
 
 def test_one_inter_op_thread_before_the_runtime_starts():
@@ -53,7 +45,7 @@ def test_the_users_choice_wins():
     run("tensorflow", (
         "assert not run_ops_in_turn()\n"
         "assert tf.config.threading.get_inter_op_parallelism_threads() == 0\n"
-    ), env_extra={"TF_NUM_INTEROP_THREADS": "3"})
+    ), TF_NUM_INTEROP_THREADS="3")
 
 
 def test_other_backends_are_left_alone():

@@ -4,11 +4,8 @@ Each case runs in a fresh interpreter with the backend it names: the flag
 must be set before JAX starts, and this process's backend has started.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
+from fresh_interpreter import run_snippet
 
 pytest.importorskip("jax")
 
@@ -16,17 +13,12 @@ pytestmark = pytest.mark.backend_independent  # each case picks its backend: run
 
 
 def run(backend, xla_flags, body):
-    script = (
+    run_snippet(backend, (
         "import os\n"
         f"os.environ['XLA_FLAGS'] = {xla_flags!r}\n"
         "from keras_creps.utils.xla_cpu import use_ynnpack_kernels, YNN_FLAG\n"
-        f"{body}\n"
-        "print('ok')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env["KERAS_BACKEND"] = backend
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
+        f"{body}"
+    ), unset=("XLA_FLAGS",))
 
 
 def test_the_flag_is_added_before_jax_starts_and_refused_after():
