@@ -5,6 +5,7 @@ import math
 from keras import ops
 
 from keras_creps.layers.fast_matmul import fast_matmul
+from keras_creps.layers.fused_bias_act import fused_bias_act
 
 # Each activation: (function, default gain). The default gain keeps the
 # second moment of a unit-variance input roughly unchanged.
@@ -13,6 +14,8 @@ _ACTIVATIONS = {
     "relu": (ops.relu, math.sqrt(2.0)),
     "lrelu": (lambda x: ops.leaky_relu(x, negative_slope=0.2), math.sqrt(2.0)),
 }
+# The slope below zero of each activation (for `fused_bias_act`).
+_SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
 
 
 def validate_activation(activation):
@@ -48,6 +51,10 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
     broadcast over the channel (last) axis, `gain` defaults to the
     activation's default gain, and the clamp is applied after the gain.
 
+    On PyTorch and TensorFlow an activation or a clamp with a positive gain
+    runs as `fused_bias_act`: the same values, and a gradient that keeps
+    only the output (half the memory the generator keeps for training).
+
     Args:
         x: tensor `[..., C]`.
         bias: optional tensor `[C]`.
@@ -63,7 +70,13 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
     gain = def_gain if gain is None else gain
     x = ops.convert_to_tensor(x)
     if bias is not None:
-        x = x + ops.cast(bias, x.dtype)
+        bias = ops.cast(bias, x.dtype)
+    if (activation != "linear" or clamp is not None) and gain > 0:
+        y = fused_bias_act(x, bias, _SLOPES[activation], gain, clamp)
+        if y is not None:
+            return y
+    if bias is not None:
+        x = x + bias
     x = fn(x)
     if gain != 1:
         x = x * gain

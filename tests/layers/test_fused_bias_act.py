@@ -1,0 +1,153 @@
+"""`fused_bias_act` against the same formula in Keras ops: values, gradients, double backward, memory."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from test_case import to_numpy
+
+from keras_creps.layers.bias_act import bias_act
+from keras_creps.layers.fused_bias_act import fused_bias_act
+
+BACKEND = keras.backend.backend()
+fused_backends = pytest.mark.skipif(BACKEND not in ("torch", "tensorflow"), reason="JAX keeps the Keras ops")
+
+# (slope, gain, clamp): lrelu with and without a clamp, relu, linear with a clamp.
+SETTINGS = [(0.2, math.sqrt(2.0), 0.7), (0.2, math.sqrt(2.0), None), (0.0, 2.0, None), (1.0, 1.0, 0.7)]
+
+
+def keras_bias_act(x, bias, slope, gain, clamp):
+    """The formula in plain Keras ops (what autodiff differentiates op by op)."""
+    y = x if bias is None else x + bias
+    if slope != 1.0:
+        y = ops.where(y > 0, y, y * slope)
+    y = y * gain
+    return y if clamp is None else ops.clip(y, -clamp, clamp)
+
+
+def _inputs(seed=0, shape=(2, 5, 7)):
+    rng = np.random.default_rng(seed)
+    # Values on both sides of zero and of the clamp.
+    return rng.normal(size=shape).astype("float32"), rng.normal(size=shape[-1:]).astype("float32") * 0.3
+
+
+def _gradients(fn, inputs, create_graph=False):
+    """`(value, [d sum(value) / d input])` with the backend's autodiff; differentiable again if asked."""
+    if BACKEND == "torch":
+        import torch
+
+        y = fn(*inputs)
+        return y, list(torch.autograd.grad(y.sum(), inputs, create_graph=create_graph))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        y = fn(*inputs)
+        total = tf.reduce_sum(y)
+    return y, tape.gradient(total, inputs)
+
+
+def _variables(*arrays):
+    if BACKEND == "torch":
+        import torch
+
+        return [torch.tensor(a, requires_grad=True) for a in arrays]
+    import tensorflow as tf
+
+    return [tf.constant(a) for a in arrays]
+
+
+@fused_backends
+@pytest.mark.parametrize("slope, gain, clamp", SETTINGS)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_values_and_gradients_equal_the_keras_ops(slope, gain, clamp, with_bias):
+    x, bias = _inputs()
+    weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
+    args = _variables(x, bias) if with_bias else _variables(x)
+
+    def loss_terms(fn):
+        return lambda x, bias=None: fn(x, bias, slope, gain, clamp) * ops.convert_to_tensor(weights)
+
+    y, grads = _gradients(loss_terms(fused_bias_act), args)
+    y_ref, grads_ref = _gradients(loss_terms(keras_bias_act), args)
+    np.testing.assert_array_equal(to_numpy(y), to_numpy(y_ref))
+    for got, want in zip(grads, grads_ref):
+        np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-6, atol=1e-6)
+    if clamp is not None:  # the clamp is reached, and stops the gradient there
+        clipped = np.abs(to_numpy(y_ref) / weights) >= clamp
+        assert clipped.any() and (~clipped).any()
+        assert np.all(to_numpy(grads[0])[clipped] == 0)
+
+
+@fused_backends
+@pytest.mark.parametrize("slope, gain, clamp", SETTINGS[:2])
+def test_double_backward_equals_the_keras_ops(slope, gain, clamp):
+    """The path-length / R1 pattern: a penalty on an input gradient, differentiated w.r.t. weights."""
+    x, bias = _inputs(2)
+    p, q = (np.random.default_rng(s).normal(size=x.shape[-1:]).astype("float32") + 1.5 for s in (3, 4))
+    noise = ops.convert_to_tensor(np.random.default_rng(5).normal(size=x.shape).astype("float32"))
+
+    def penalty_gradients(fn):
+        x_t, bias_t, p_t, q_t = _variables(x, bias, p, q)
+        if BACKEND == "torch":
+            import torch
+
+            hidden = fn(x_t * p_t, bias_t, slope, gain, clamp)
+            y = fn(hidden * q_t, None, slope, gain, clamp) * noise
+            (g,) = torch.autograd.grad(y.sum(), [x_t], create_graph=True)
+            return torch.autograd.grad((g * g).sum(), [p_t, q_t])
+        import tensorflow as tf
+
+        with tf.GradientTape() as outer:
+            outer.watch([p_t, q_t])
+            with tf.GradientTape() as inner:
+                inner.watch(x_t)
+                hidden = fn(x_t * p_t, bias_t, slope, gain, clamp)
+                total = tf.reduce_sum(fn(hidden * q_t, None, slope, gain, clamp) * noise)
+            g = inner.gradient(total, x_t)
+            penalty = tf.reduce_sum(g * g)
+        return outer.gradient(penalty, [p_t, q_t])
+
+    got = penalty_gradients(fused_bias_act)
+    want = penalty_gradients(keras_bias_act)
+    for g, w in zip(got, want):
+        assert g is not None
+        np.testing.assert_allclose(to_numpy(g), to_numpy(w), rtol=1e-5, atol=1e-6)
+    assert min(np.abs(to_numpy(g)).max() for g in got) > 0
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="counts PyTorch's saved tensors")
+def test_only_the_output_is_kept_for_backward():
+    import torch
+
+    x = torch.randn(4, 64, 32, requires_grad=True)
+    bias = torch.randn(32, requires_grad=True)
+    x_before = x.detach().clone()
+
+    def kept_elements(fn):
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+            fn(x, bias, 0.2, math.sqrt(2.0), 0.5).sum().backward()
+        return sum(saved)
+
+    assert kept_elements(fused_bias_act) == x.numel()
+    assert kept_elements(keras_bias_act) >= 2 * x.numel()  # what the fused route saves
+    torch.testing.assert_close(x.detach(), x_before, rtol=0, atol=0)  # the forward pass works in place, not on x
+
+
+def test_bias_act_uses_it_where_it_exists():
+    x, bias = _inputs(6)
+    y = bias_act(x, bias, "lrelu", clamp=0.7)
+    np.testing.assert_array_equal(to_numpy(y), to_numpy(keras_bias_act(ops.convert_to_tensor(x), ops.convert_to_tensor(bias), 0.2, math.sqrt(2.0), 0.7)))
+    fused = fused_bias_act(ops.convert_to_tensor(x), ops.convert_to_tensor(bias), 0.2, math.sqrt(2.0), 0.7)
+    assert (fused is None) == (BACKEND not in ("torch", "tensorflow"))
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(gain=0.0), "gain=0.0"), (dict(gain=-1.0), "gain=-1.0"),
+                                           (dict(slope=1.5), "slope=1.5"), (dict(slope=-0.1), "slope=-0.1")])
+def test_bad_settings_are_named(kwargs, match):
+    settings = dict(slope=0.2, gain=1.0, clamp=None) | kwargs
+    with pytest.raises(ValueError, match=match):
+        fused_bias_act(ops.ones((2, 3)), None, **settings)
