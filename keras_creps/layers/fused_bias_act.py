@@ -19,7 +19,10 @@ the graph kept) 2.4 GB before. Training `train_small_64_b16` on a 2-core
 CPU (2026-12-02, one step of each phase plan, RSS sampled per phase):
 PyTorch peak 5.17 -> 4.32 GB (the official implementation: 5.2 GB),
 TensorFlow (graph, two compiled variants of the step) 5.95 -> 4.98 GB,
-with the same losses to every printed digit.
+with the same losses to every printed digit. In the training benchmark
+(`recipes/benchmark.py --only train_small_64_b16`, before and after run in
+turn): PyTorch 5.97 -> 4.63 GB peak RSS at 1377 -> 1320 s/kimg, TensorFlow
+6.73 -> 5.71 GB at 1217 -> 1241 s/kimg (speed within the day's noise).
 
 The backward pass is itself written in differentiable operations of the
 backend, so a double backward (the path-length penalty's, R1's) goes
