@@ -14,15 +14,18 @@ So here the forward pass is the same sequence of operations (the output is
 bit-identical) and the backward pass is `dy * gain * slope(y) * [|y| < clamp]`,
 with only `y` kept, as StyleGAN's CUDA `bias_act` kernel does. That halves
 what the generator keeps for its backward pass: the `small` configuration's
-generator at 64^2 batch 16 (PyTorch, RSS held after its forward pass with
-the graph kept) 2.4 GB before. Training `train_small_64_b16` on a 2-core
-CPU (2026-12-02, one step of each phase plan, RSS sampled per phase):
-PyTorch peak 5.17 -> 4.32 GB (the official implementation: 5.2 GB),
+generator at 64^2 batch 16 kept 2.39 -> 1.17 GB after its forward pass,
+its discriminator 0.87 -> 0.45 GB (PyTorch, RSS growth with the graph
+kept). Training `train_small_64_b16` on a 2-core CPU (2026-12-02, one step
+of each phase plan, RSS sampled per phase): PyTorch peak 5.17 -> 4.32 GB,
 TensorFlow (graph, two compiled variants of the step) 5.95 -> 4.98 GB,
 with the same losses to every printed digit. In the training benchmark
 (`recipes/benchmark.py --only train_small_64_b16`, before and after run in
 turn): PyTorch 5.97 -> 4.63 GB peak RSS at 1377 -> 1320 s/kimg, TensorFlow
-6.73 -> 5.71 GB at 1217 -> 1241 s/kimg (speed within the day's noise).
+6.73 -> 5.71 GB at 1217 -> 1241 s/kimg (speed within the day's noise); the
+official implementation 5.32 GB in the same session. Rendering
+(`creps_256_b1`, one run each) was unchanged within noise in speed and
+memory.
 
 The backward pass is itself written in differentiable operations of the
 backend, so a double backward (the path-length penalty's, R1's) goes
