@@ -7,15 +7,13 @@ from keras import ops
 from keras_creps.layers.fast_matmul import fast_matmul
 from keras_creps.layers.fused_bias_act import fused_bias_act
 
-# Each activation: (function, default gain). The default gain keeps the
-# second moment of a unit-variance input roughly unchanged.
+# Each activation: (slope below zero, default gain). The default gain keeps
+# the second moment of a unit-variance input roughly unchanged.
 _ACTIVATIONS = {
-    "linear": (lambda x: x, 1.0),
-    "relu": (ops.relu, math.sqrt(2.0)),
-    "lrelu": (lambda x: ops.leaky_relu(x, negative_slope=0.2), math.sqrt(2.0)),
+    "linear": (1.0, 1.0),
+    "relu": (0.0, math.sqrt(2.0)),
+    "lrelu": (0.2, math.sqrt(2.0)),
 }
-# The slope below zero of each activation (for `fused_bias_act`).
-_SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
 
 
 def validate_activation(activation):
@@ -66,18 +64,21 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
     Returns:
         A tensor with the shape and dtype of `x`.
     """
-    fn, def_gain = _ACTIVATIONS[validate_activation(activation)]
+    slope, def_gain = _ACTIVATIONS[validate_activation(activation)]
     gain = def_gain if gain is None else gain
     x = ops.convert_to_tensor(x)
     if bias is not None:
         bias = ops.cast(bias, x.dtype)
-    if (activation != "linear" or clamp is not None) and gain > 0:
-        y = fused_bias_act(x, bias, _SLOPES[activation], gain, clamp)
+    if (slope != 1.0 or clamp is not None) and gain > 0:
+        y = fused_bias_act(x, bias, slope, gain, clamp)
         if y is not None:
             return y
     if bias is not None:
         x = x + bias
-    x = fn(x)
+    if slope == 0.0:
+        x = ops.relu(x)
+    elif slope != 1.0:
+        x = ops.leaky_relu(x, negative_slope=slope)
     if gain != 1:
         x = x * gain
     if clamp is not None:
