@@ -93,12 +93,45 @@ def plan_jobs(pytest_args):
     return jobs + [("torch", shard) for shard in TORCH_SHARDS]
 
 
-def run_job(root, backend, extra, pytest_args):
+def lane_cpus(lanes, available=None):
+    """The CPUs each lane's jobs are pinned to: the usable CPUs cut in `lanes` equal runs.
+
+    Unpinned, every backend sizes its thread pools to all the machine's cores,
+    so two lanes on two cores fight: OpenMP and Eigen workers spin waiting for
+    a core the other lane holds. Side by side on 2 cores (2026-12-02), the
+    TensorFlow run of test_gan.py + test_learning.py beside the PyTorch run of
+    those and tests/rendering: 199 s / 98 s unpinned, 153 s / 44 s pinned one
+    core each (test_learning.py alone: 4 s on PyTorch, 69 s in an unpinned CI
+    run). A pinned process and its subprocesses see only their lane's CPUs and
+    size their pools to them. `None` (no pinning) when there are fewer usable
+    CPUs than lanes or the platform cannot pin; with more CPUs than lanes
+    the lanes take them in turn (5 CPUs, 2 lanes: 0,2,4 and 1,3).
+    """
+    if available is None:
+        if not hasattr(os, "sched_getaffinity"):
+            return None
+        available = os.sched_getaffinity(0)
+    cpus = sorted(available)
+    if lanes < 2 or len(cpus) < lanes:
+        return None
+    return [cpus[lane::lanes] for lane in range(lanes)]
+
+
+def pinned_command(command, cpus):
+    """`command` run by an interpreter that first limits itself (and what it starts) to `cpus`."""
+    if cpus is None:
+        return command
+    launcher = "import os, sys; os.sched_setaffinity(0, %r); os.execv(sys.argv[1], sys.argv[1:])" % (set(cpus),)
+    return [sys.executable, "-c", launcher, *command]
+
+
+def run_job(root, backend, extra, pytest_args, cpus=None):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     env.setdefault("KERAS_CREPS_BACKEND_INDEPENDENT_ON", INDEPENDENT_ON)
     start = time.time()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args, *extra]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args, *extra],
+        pinned_command(command, cpus),
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     return proc.returncode, proc.stdout, time.time() - start
@@ -129,19 +162,22 @@ def main():
         pytest_args = [f"--durations={SLOWEST_SHOWN}", *pytest_args]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     lanes = min(lanes, len(jobs))
+    cpus = lane_cpus(lanes)
     print(f"{lanes} lane(s) taking in turn: " + ", ".join(" ".join([b, *x]) for b, x in jobs), flush=True)
+    print("lane CPUs: " + ("not pinned" if cpus is None else "; ".join(
+        f"lane {i}: {','.join(map(str, group))}" for i, group in enumerate(cpus))), flush=True)
 
     queue = list(jobs)
     runs = {backend: [] for backend in BACKENDS}
     lock = threading.Lock()
 
-    def run_lane():
+    def run_lane(lane):
         while True:
             with lock:
                 if not queue:
                     return
                 backend, extra = queue.pop(0)
-            returncode, output, seconds = run_job(root, backend, extra, pytest_args)
+            returncode, output, seconds = run_job(root, backend, extra, pytest_args, cpus and cpus[lane])
             with lock:
                 runs[backend].append((returncode, output, seconds))
                 print(f"===== KERAS_BACKEND={backend} {' '.join(extra)} =====", flush=True)
@@ -150,7 +186,7 @@ def main():
                       f"(exit {returncode}, {seconds:.0f} s)", flush=True)
 
     start = time.time()
-    threads = [threading.Thread(target=run_lane) for _ in range(lanes)]
+    threads = [threading.Thread(target=run_lane, args=(lane,)) for lane in range(lanes)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,5 +1,9 @@
 """tests/run_all_backends.py: the job plan and how a backend's jobs add up."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 import run_all_backends as runner
@@ -35,3 +39,21 @@ def test_failures_and_empty_runs_fail_but_skips_only_pass():
     assert not runner.combine([(5, "no tests ran in 0.1s\n", 0.1)])[0]
     assert not runner.combine([])[0]
     assert runner.combine([(0, ONLY_SKIPPED, 1.0)])[0]  # all backend independent, run on another backend
+
+
+def test_lanes_are_pinned_to_their_own_cpus():
+    assert runner.lane_cpus(2, {0, 1}) == [[0], [1]]
+    assert runner.lane_cpus(2, {0, 1, 2, 3, 4}) == [[0, 2, 4], [1, 3]]
+    assert runner.lane_cpus(2, {3}) is None  # fewer CPUs than lanes: share them
+    assert runner.lane_cpus(1, {0, 1}) is None
+    assert runner.pinned_command(["python", "-m", "pytest"], None) == ["python", "-m", "pytest"]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="this platform cannot pin a process to CPUs")
+def test_a_pinned_command_and_its_children_see_only_their_cpus():
+    cpu = min(os.sched_getaffinity(0))
+    child = "import os, subprocess, sys; print(sorted(os.sched_getaffinity(0)));" \
+            "subprocess.run([sys.executable, '-c', 'import os; print(sorted(os.sched_getaffinity(0)))'])"
+    out = subprocess.run(runner.pinned_command([sys.executable, "-c", child], [cpu]),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [f"[{cpu}]", f"[{cpu}]"]
