@@ -4,7 +4,8 @@ Usage: python tests/run_all_backends.py [--jobs N] [pytest args...]
 
 The runs are jobs taken in turn by `--jobs` lanes (default 2, one per core):
 JAX, TensorFlow, then PyTorch's run cut in four shards (two of recipes, the rest, the notebook),
-each taken by whichever lane frees first. With pytest arguments PyTorch runs
+each taken by whichever lane frees first; each lane's processes are pinned to its
+own CPUs (`lane_cpus`). With pytest arguments PyTorch runs
 as one job with them. Tests marked `backend_independent` or `recipe_behaviour`
 run in the PyTorch jobs only (`KERAS_CREPS_BACKEND_INDEPENDENT_ON`, see
 tests/conftest.py).
@@ -74,7 +75,9 @@ INDEPENDENT_ON = "torch"
 # `backend_independent` and `recipe_behaviour`. Measured in a fresh-clone run
 # (2 cores, 2 lanes, 2026-12-02): TensorFlow 789 s, JAX 990 s; PyTorch's recipe
 # parts 284 s (generate, ship_preset, benchmark) and 268 s, the rest 194 s, the
-# notebook 36 s; wall time 1294 s.
+# notebook 36 s; wall time 1294 s. With the lanes pinned to a core each
+# (2026-12-02, a slower day): TensorFlow 984 s, JAX 1200 s, PyTorch 250 /
+# 213 / 164 / 35 s; wall time 1432 s (1891 s unpinned that day).
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
 TORCH_SHARDS = (
