@@ -97,7 +97,7 @@ def plan_jobs(pytest_args):
 
 
 def lane_cpus(lanes, available=None):
-    """The CPUs each lane's jobs are pinned to: the usable CPUs cut in `lanes` equal runs.
+    """The CPUs each lane's jobs are pinned to: the usable CPUs dealt out among `lanes`.
 
     Unpinned, every backend sizes its thread pools to all the machine's cores,
     so two lanes on two cores fight: OpenMP and Eigen workers spin waiting for
