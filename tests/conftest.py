@@ -18,14 +18,19 @@ if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not 
     os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-# Much of the rest of JAX's compile time is LLVM optimizing the tiny test
-# programs: at LLVM's optimization level 0 (XLA's own passes unchanged)
-# tests/training/test_gan_mixed_precision.py and test_losses.py took 179 s
-# instead of 234 s, every tolerance holding. Only when the user has set no
-# XLA_FLAGS (recipe subprocesses inherit it); benchmark runs outside the
-# suite compile at the default level.
+# Much of the rest of JAX's compile time is XLA:CPU generating code for the
+# tiny test programs. At LLVM's optimization level 0 (XLA's own passes
+# unchanged) tests/training/test_gan_mixed_precision.py and test_losses.py
+# took 179 s instead of 234 s, every tolerance holding. Emitting fusions
+# with XLA's older loop emitters instead of its fusion emitters roughly
+# halves what is left: the same five test files (tests/layers, test_gan,
+# test_losses, test_phases, test_creps_generator) took 287 s instead of
+# 428 s side by side, one core each (jaxlib 0.10.2, 2026-12-02), every test
+# passing; one primitive's compile in an eager step ~26 -> ~15 ms. Only
+# when the user has set no XLA_FLAGS (recipe subprocesses inherit it);
+# benchmark runs outside the suite compile with XLA's defaults.
 if os.environ.get("KERAS_BACKEND") == "jax" and "XLA_FLAGS" not in os.environ:
-    os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
+    os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 # On TensorFlow a compiled train step of the tiny test GAN spends a quarter
 # of its first call in Grappler's graph rewrites (one variant: 16.8 / 18.2 s
 # with them, 13.5 / 12.9 s without; the later calls 0.1-0.2 s either way):

@@ -47,8 +47,13 @@ STEPS = 2
 TIMEOUT = 300  # seconds per run; a run takes ~20-45 s on a busy 2-core machine
 LOSS_TOLERANCE = 1e-5
 WEIGHT_TOLERANCE = 1e-4
-# Cheaper XLA compilation on CPU (a third of the time; both runs of a comparison use it).
-FAST_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+# Cheaper XLA compilation on CPU; both runs of a comparison use it. Without
+# the fusion emitters (see tests/conftest.py) this file took 37 s instead of
+# 66 s on JAX (one core, 2026-12-02).
+FAST_XLA_FLAGS = (
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
+    "--xla_cpu_use_fusion_emitters=false"
+)
 TWO_WORKERS = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}
 
 backend = keras.config.backend()
