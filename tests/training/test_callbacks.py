@@ -18,7 +18,7 @@ from test_case import TestCase, to_numpy
 from keras_creps import CREPSGAN, CREPSDiscriminator, CREPSGenerator
 from keras_creps.training import callbacks as cb
 
-R = 16
+R = 8
 BATCH = 4
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(ROOT, "recipes"))
 
 import train  # noqa: E402
 
-R = 16
+R = 8
 BATCH = 4
 STEP = np.float32(4 * 2 / 100)  # p's move per adjustment: batch 4, ada_interval 2, ada_kimg 0.1
 
@@ -170,13 +170,16 @@ class TestAugmentedPhases(TestCase):
         assert p0_logs.keys() == logs["none"].keys()
         # Bitwise on TensorFlow and PyTorch. On JAX the two are different XLA programs, and with
         # the other test lane loading the CPU they differed in the 7th digit (scores_fake
-        # -0.0085426252 vs -0.0085426327, measured in a loaded run; equal when run alone).
-        rtol = 1e-5 if keras.config.backend() == "jax" else 0.0
+        # -0.0085426252 vs -0.0085426327, measured in a loaded run; equal when run alone); the
+        # weights after the step by up to 2e-6 (one of 256 weights of size ~1, 0.0119256 vs
+        # 0.0119276, with the suite's cheaper XLA:CPU compilation, tests/conftest.py).
+        jax = keras.config.backend() == "jax"
+        rtol = 1e-5 if jax else 0.0
         for name, values in logs["none"].items():
             np.testing.assert_allclose(p0_logs[name], values, rtol=rtol, atol=rtol * 1e-3, err_msg=name)
         assert len(after["p0_all"]) == len(after["none"])
         for a, b in zip(after["p0_all"], after["none"]):
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-5 if jax else 0.0)
 
     def test_discriminator_sees_augmented_images_in_every_phase(self, phase_runs):
         # Constant augmented images: D's scores in Gmain and Dmain are D(const),

@@ -8,7 +8,7 @@ from keras_creps import CREPSDiscriminator
 from keras_creps import CREPSGAN
 from keras_creps import CREPSGenerator
 
-R = 16
+R = 8
 STEPS = 200
 BATCH = 8
 
