@@ -3,10 +3,10 @@
 Usage: python tests/run_all_backends.py [--jobs N] [pytest args...]
 
 The runs are jobs taken in turn by `--jobs` lanes (default 2, one per core):
-JAX, TensorFlow, then PyTorch's run cut in four shards (two of recipes, the rest, the notebook),
-each taken by whichever lane frees first; each lane's processes are pinned to its
-own CPUs (`lane_cpus`). With pytest arguments PyTorch runs
-as one job with them. Tests marked `backend_independent` or `recipe_behaviour`
+JAX, TensorFlow, then PyTorch's run cut in five shards (two of recipes, two of
+the rest, the notebook), each taken by whichever lane frees first; each lane's
+processes are pinned to its own CPUs (`lane_cpus`). With pytest arguments
+PyTorch runs as one job with them. Tests marked `backend_independent` or `recipe_behaviour`
 run in the PyTorch jobs only (`KERAS_CREPS_BACKEND_INDEPENDENT_ON`, see
 tests/conftest.py).
 Each job's pytest output is printed as a block when it finishes, followed by
@@ -70,20 +70,26 @@ def slowest_lines(output):
 
 # Independent of the backend (see tests/conftest.py): run on one backend only.
 INDEPENDENT_ON = "torch"
-# PyTorch's run is the shortest; cut in four, its parts fill whichever lane
-# frees first, the longest first. It also runs the tests marked
+# PyTorch's run is cut in five; its parts fill whichever lane frees first,
+# the longest first. It also runs the tests marked
 # `backend_independent` and `recipe_behaviour`. Measured in a fresh-clone run
 # (2 cores, 2 lanes, 2026-12-02): TensorFlow 789 s, JAX 990 s; PyTorch's recipe
 # parts 284 s (generate, ship_preset, benchmark) and 268 s, the rest 194 s, the
 # notebook 36 s; wall time 1294 s. With the lanes pinned to a core each
 # (2026-12-02, a slower day): TensorFlow 984 s, JAX 1200 s, PyTorch 250 /
-# 213 / 164 / 35 s; wall time 1432 s (1891 s unpinned that day).
+# 213 / 164 / 35 s; wall time 1432 s (1891 s unpinned that day). With
+# cheaper XLA compilation and 8x8 training-test GANs (2026-12-02 evening, a
+# checkout, not a fresh clone): TensorFlow 798 s, JAX 765 s, PyTorch 271 /
+# 251 / 191 / 40 s, wall time 1227 s, the last lane idle for 138 s while the
+# other ran the 191 s shard: that one is now cut in two (data and utils,
+# ~110 s, and the rest).
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
 TORCH_SHARDS = (
     RECIPES_A,
     ["tests/recipes", "--deselect", NOTEBOOK_TEST, *(f"--ignore={path}" for path in RECIPES_A)],
-    ["tests", "--ignore=tests/recipes"],
+    ["tests/data", "tests/utils"],
+    ["tests", "--ignore=tests/recipes", "--ignore=tests/data", "--ignore=tests/utils"],
     [NOTEBOOK_TEST],
 )
 

@@ -17,14 +17,15 @@ ONLY_SKIPPED = "ss\n2 skipped in 1.0s\n"
 def test_pytorch_is_cut_in_shards_only_for_the_whole_suite():
     whole = runner.plan_jobs([])
     assert whole[:2] == [("jax", []), ("tensorflow", [])]
-    assert [backend for backend, _ in whole[2:]] == ["torch"] * 4
-    # The shards cover the suite once: two parts of the recipes but the notebook, all but the recipes,
-    # the notebook.
+    assert [backend for backend, _ in whole[2:]] == ["torch"] * 5
+    # The shards cover the suite once: two parts of the recipes but the notebook, two parts of all
+    # but the recipes, the notebook.
     notebook = "tests/recipes/test_notebook.py::test_notebook_runs"
     part_a = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
     assert [extra for _, extra in whole[2:]] == [
         part_a, ["tests/recipes", "--deselect", notebook, *(f"--ignore={p}" for p in part_a)],
-        ["tests", "--ignore=tests/recipes"], [notebook]]
+        ["tests/data", "tests/utils"],
+        ["tests", "--ignore=tests/recipes", "--ignore=tests/data", "--ignore=tests/utils"], [notebook]]
     assert runner.plan_jobs(["-x"])[2:] == [("torch", [])]
 
 
