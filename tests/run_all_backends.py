@@ -82,7 +82,9 @@ INDEPENDENT_ON = "torch"
 # checkout, not a fresh clone): TensorFlow 798 s, JAX 765 s, PyTorch 271 /
 # 251 / 191 / 40 s, wall time 1227 s, the last lane idle for 138 s while the
 # other ran the 191 s shard: that one is now cut in two (data and utils,
-# ~110 s, and the rest).
+# ~110 s, and the rest). Then a fresh-clone .ci/run: TensorFlow 867 s, JAX
+# 863 s, PyTorch 281 / 256 / 101 / 92 / 35 s, wall time 1259 s (lanes
+# 1245 and 1250 s).
 NOTEBOOK_TEST = "tests/recipes/test_notebook.py::test_notebook_runs"
 RECIPES_A = ["tests/recipes/test_generate.py", "tests/recipes/test_ship_preset.py", "tests/recipes/test_benchmark.py"]
 TORCH_SHARDS = (
