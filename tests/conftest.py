@@ -30,7 +30,9 @@ if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not 
 # (recipes/train.py compiles the tiny configuration's step with it) takes
 # the same flags: an in-process one-step train.py run 58 -> 20 s. Only
 # when the user has set no XLA_FLAGS; recipe subprocesses inherit it, and
-# benchmark runs outside the suite compile with XLA's defaults.
+# benchmark runs outside the suite compile with XLA's defaults. XLA stops
+# at a flag it does not know (retired flags have so far lingered with a
+# warning first): should a jaxlib or TensorFlow drop one, drop it here.
 if "XLA_FLAGS" not in os.environ:
     os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 # On TensorFlow a compiled train step of the tiny test GAN spends a quarter
