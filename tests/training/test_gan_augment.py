@@ -171,8 +171,9 @@ class TestAugmentedPhases(TestCase):
         # Bitwise on TensorFlow and PyTorch. On JAX the two are different XLA programs, and with
         # the other test lane loading the CPU they differed in the 7th digit (scores_fake
         # -0.0085426252 vs -0.0085426327, measured in a loaded run; equal when run alone); the
-        # weights after the step by up to 2e-6 (one of 256 weights of size ~1, 0.0119256 vs
-        # 0.0119276, with the suite's cheaper XLA:CPU compilation, tests/conftest.py).
+        # weights after the step by up to 2e-6 (one weight of 256 in a layer whose weights reach
+        # ~2.5: 0.0119256 vs 0.0119276, with the suite's cheaper XLA:CPU compilation, see
+        # tests/conftest.py).
         jax = keras.config.backend() == "jax"
         rtol = 1e-5 if jax else 0.0
         for name, values in logs["none"].items():
