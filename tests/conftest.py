@@ -6,6 +6,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from xla_test_flags import CHEAP_XLA_FLAGS  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # On JAX most of the suite's time is XLA compilation, and many tests compile
@@ -32,9 +34,10 @@ if os.environ.get("KERAS_BACKEND") == "jax" and "JAX_COMPILATION_CACHE_DIR" not 
 # when the user has set no XLA_FLAGS; recipe subprocesses inherit it, and
 # benchmark runs outside the suite compile with XLA's defaults. XLA stops
 # at a flag it does not know (retired flags have so far lingered with a
-# warning first): should a jaxlib or TensorFlow drop one, drop it here.
+# warning first): should a jaxlib or TensorFlow drop one, drop it from
+# tests/xla_test_flags.py.
 if "XLA_FLAGS" not in os.environ:
-    os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    os.environ["XLA_FLAGS"] = CHEAP_XLA_FLAGS
 # On TensorFlow a compiled train step of the tiny test GAN spends a quarter
 # of its first call in Grappler's graph rewrites (one variant: 16.8 / 18.2 s
 # with them, 13.5 / 12.9 s without; the later calls 0.1-0.2 s either way):

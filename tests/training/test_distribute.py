@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import pytest
 from test_case import TestCase, record_error
+from xla_test_flags import CHEAP_XLA_FLAGS
 
 from keras_creps.training.distribute import (
     distribute_dataset,
@@ -50,10 +51,7 @@ WEIGHT_TOLERANCE = 1e-4
 # Cheaper XLA compilation on CPU; both runs of a comparison use it. Without
 # the fusion emitters (see tests/conftest.py) this file took 37 s instead of
 # 66 s on JAX (one core, 2026-12-02).
-FAST_XLA_FLAGS = (
-    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
-    "--xla_cpu_use_fusion_emitters=false"
-)
+FAST_XLA_FLAGS = f"{CHEAP_XLA_FLAGS} --xla_llvm_disable_expensive_passes=true"
 TWO_WORKERS = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}
 
 backend = keras.config.backend()
