@@ -147,9 +147,9 @@ def run_train_child(name):
     import keras
     import numpy as np
 
-    from keras_creps.utils.xla_cpu import use_ynnpack_kernels
+    from keras_creps.utils.xla_cpu import use_training_xla_flags
 
-    use_ynnpack_kernels()  # on JAX, as recipes/train.py does
+    use_training_xla_flags()  # on JAX, as recipes/train.py does
     backend = keras.config.backend()
     from keras_creps.utils.tf_threads import run_ops_in_turn
 

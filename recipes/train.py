@@ -328,9 +328,9 @@ def main(argv):
     from keras_creps.utils.allocator import keep_freed_memory
 
     keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
-    from keras_creps.utils.xla_cpu import use_ynnpack_kernels
+    from keras_creps.utils.xla_cpu import use_training_xla_flags
 
-    use_ynnpack_kernels()  # on JAX, XLA:CPU's convolutions through YNNPACK: see the module
+    use_training_xla_flags()  # on JAX: YNNPACK convolutions, less memory; see the module
     from keras_creps.utils.tf_threads import run_ops_in_turn
 
     run_ops_in_turn()  # on a CPU with TensorFlow, one graph op at a time: less memory, see the module

@@ -1,19 +1,28 @@
-"""`use_ynnpack_kernels`: JAX training on a CPU with XLA's YNNPACK kernels.
+"""`use_training_xla_flags`: XLA:CPU settings for training on the JAX backend.
 
-XLA:CPU runs convolutions through its own Eigen kernels by default. On this
-project's 2-core AVX-512 test machine a 3x3 convolution at 64^2, 256
-channels, batch 16 ran forward and backward at ~100 GFLOP/s that way, and at
-265-290 GFLOP/s with `--xla_cpu_experimental_ynn_fusion_type=dot`, which
-hands XLA's products to the YNNPACK library (the small configuration's
-discriminator forward at 64^2, batch 16: 2.16 -> 0.91 s). Training
-`train_small_64_b16` on JAX (`recipes/benchmark.py`, one run each, the same
-morning): 1709 -> 965 s/kimg, peak RSS 6.9 -> 7.6 GB.
+Two flags, each measured on `recipes/benchmark.py --backend jax --only
+train_small_64_b16` on this project's 2-core AVX-512 test machine:
 
-It is not used for rendering, which is matrix products, not convolutions:
-`recipes/benchmark.py --only creps_256_b1` (float32, two alternating pairs)
-took 0.360 / 0.370 s per image without the flag and 0.381 / 0.383 s with it
-(working memory 982-1002 vs 1037 MB), and a large bfloat16 product ran
-slower with it (~400 -> ~250 GFLOP/s).
+- `--xla_cpu_experimental_ynn_fusion_type=dot` hands XLA's products and
+  convolutions to the YNNPACK library. XLA:CPU's own Eigen kernels ran a 3x3
+  convolution at 64^2, 256 channels, batch 16 forward and backward at ~100
+  GFLOP/s, YNNPACK at 265-290 (the small configuration's discriminator
+  forward at 64^2, batch 16: 2.16 -> 0.91 s). Training, one run each the
+  same morning: 1709 -> 965 s/kimg, peak RSS 6.9 -> 7.6 GB.
+- `--xla_cpu_use_fusion_emitters=false` emits XLA's fused element-wise loops
+  with its older loop emitters instead of its MLIR fusion emitters. Training,
+  one run each in turn on 2 cores (2026-12-03): peak RSS 7674 -> 6873 MB,
+  median step 18.67 -> 18.63 s, compilation of the three step variants
+  170 -> 230 s. Side by side on one core each, twice with the cores
+  swapped: 7764 / 7749 -> 6576 / 6627 MB, 2211 / 2258 -> 2260 / 2259
+  s/kimg.
+
+Neither is used for rendering, which is matrix products, not convolutions:
+`recipes/benchmark.py --only creps_256_b1` (float32) took 0.360 / 0.370 s
+per image without the YNNPACK flag and 0.381 / 0.383 s with it (working
+memory 982-1002 vs 1037 MB; a large bfloat16 product ran slower with it,
+~400 -> ~250 GFLOP/s), and 1.327 s without the emitter flag against 1.394 s
+with it (peak 1201 vs 1258 MB, one run each side by side).
 
 XLA reads its flags once, when JAX starts its CPU client, and the setting is
 process-wide, so the library never makes it on its own: `recipes/train.py`
@@ -25,40 +34,48 @@ import sys
 
 import keras
 
-__all__ = ["use_ynnpack_kernels"]
+__all__ = ["use_training_xla_flags"]
 
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
+LOOP_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters=false"
+TRAINING_FLAGS = (YNN_FLAG, LOOP_EMITTERS_FLAG)
 
 
-def use_ynnpack_kernels():
-    """Adds the YNNPACK flag to `XLA_FLAGS` for the JAX backend, if it can still apply.
+def _option(flag):
+    """`--name` of a `--name=value` or `--name` flag."""
+    return flag.split("=", 1)[0]
 
-    Nothing changes when the Keras backend is not JAX (TensorFlow's XLA
-    does not know the flag and would stop at an unknown one), when the
-    user's `XLA_FLAGS` already chooses a YNNPACK fusion type, or when JAX
-    has already started (XLA would not read the flag again).
+
+def use_training_xla_flags():
+    """Adds XLA:CPU's training flags to `XLA_FLAGS` for the JAX backend, if they can still apply.
+
+    Each flag of `TRAINING_FLAGS` is added unless the user's `XLA_FLAGS`
+    already sets that option (the user's value is kept). Nothing changes
+    when the Keras backend is not JAX (TensorFlow's XLA does not know the
+    YNNPACK flag and would stop at an unknown one) or when JAX has already
+    started (XLA would not read the flags again).
 
     Returns:
-        `True` if the flag is in `XLA_FLAGS` for the JAX client that will
-        start, `False` if it does not apply (another backend) or cannot any
-        more.
+        `True` if every option is set in `XLA_FLAGS` for the JAX client
+        that will start, `False` if they do not apply (another backend) or
+        cannot any more.
 
     Example:
     ```python
-    from keras_creps.utils.xla_cpu import use_ynnpack_kernels
+    from keras_creps.utils.xla_cpu import use_training_xla_flags
 
-    use_ynnpack_kernels()  # before the first JAX computation
+    use_training_xla_flags()  # before the first JAX computation
     ```
     """
     if keras.config.backend() != "jax":
         return False
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "--xla_cpu_experimental_ynn_fusion_type" in flags:
-        return True
     if "jax" in sys.modules:
         from jax._src import xla_bridge
 
         if xla_bridge.backends_are_initialized():
             return False
-    os.environ["XLA_FLAGS"] = f"{flags} {YNN_FLAG}".strip()
+    flags = os.environ.get("XLA_FLAGS", "")
+    chosen = {_option(token) for token in flags.split()}
+    missing = [flag for flag in TRAINING_FLAGS if _option(flag) not in chosen]
+    os.environ["XLA_FLAGS"] = " ".join([flags, *missing]).strip()
     return True

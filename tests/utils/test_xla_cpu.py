@@ -1,6 +1,6 @@
-"""keras_creps.utils.xla_cpu: the YNNPACK flag reaches a JAX client that has not started, and only such.
+"""keras_creps.utils.xla_cpu: the training flags reach a JAX client that has not started, and only such.
 
-Each case runs in a fresh interpreter with the backend it names: the flag
+Each case runs in a fresh interpreter with the backend it names: the flags
 must be set before JAX starts, and this process's backend has started.
 """
 
@@ -16,34 +16,43 @@ def run(backend, xla_flags, body):
     run_snippet(backend, (
         "import os\n"
         f"os.environ['XLA_FLAGS'] = {xla_flags!r}\n"
-        "from keras_creps.utils.xla_cpu import use_ynnpack_kernels, YNN_FLAG\n"
+        "from keras_creps.utils.xla_cpu import use_training_xla_flags, YNN_FLAG, LOOP_EMITTERS_FLAG\n"
         f"{body}"
     ), unset=("XLA_FLAGS",))
 
 
-def test_the_flag_is_added_before_jax_starts_and_refused_after():
+def test_the_flags_are_added_before_jax_starts_and_refused_after():
     run("jax", "--xla_backend_optimization_level=0", (
-        "assert use_ynnpack_kernels()\n"
-        "assert os.environ['XLA_FLAGS'] == '--xla_backend_optimization_level=0 ' + YNN_FLAG\n"
+        "assert use_training_xla_flags()\n"
+        "expected = f'--xla_backend_optimization_level=0 {YNN_FLAG} {LOOP_EMITTERS_FLAG}'\n"
+        "assert os.environ['XLA_FLAGS'] == expected, os.environ['XLA_FLAGS']\n"
         "import jax\n"
         "import numpy as np\n"
         "x = np.arange(12.0, dtype='float32').reshape(3, 4)\n"
-        "np.testing.assert_allclose(np.asarray(jax.jit(lambda a: a @ a.T)(x)), x @ x.T, rtol=1e-6)\n"
+        "np.testing.assert_allclose(np.asarray(jax.jit(lambda a: jax.nn.relu(a @ a.T - 5))(x)),\n"
+        "                           np.maximum(x @ x.T - 5, 0), rtol=1e-6)\n"
         "os.environ['XLA_FLAGS'] = ''\n"
-        "assert not use_ynnpack_kernels() and os.environ['XLA_FLAGS'] == ''"
+        "assert not use_training_xla_flags() and os.environ['XLA_FLAGS'] == ''"
     ))
 
 
-def test_a_users_own_ynn_choice_is_kept():
-    run("jax", "--xla_cpu_experimental_ynn_fusion_type=eltwise", (
-        "assert use_ynnpack_kernels()\n"
-        "assert os.environ['XLA_FLAGS'] == '--xla_cpu_experimental_ynn_fusion_type=eltwise'"
+@pytest.mark.parametrize("users", [
+    "--xla_cpu_experimental_ynn_fusion_type=eltwise",
+    "--xla_cpu_use_fusion_emitters",
+    "--xla_cpu_use_fusion_emitters=true",
+])
+def test_a_users_own_choice_is_kept(users):
+    run("jax", users, (
+        "assert use_training_xla_flags()\n"
+        "flags = os.environ['XLA_FLAGS'].split()\n"
+        f"assert flags[0] == {users!r} and len(flags) == 2, flags\n"
+        "assert flags[1] in (YNN_FLAG, LOOP_EMITTERS_FLAG) and flags[1].split('=')[0] not in flags[0], flags"
     ))
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "torch"])
 def test_other_backends_are_left_alone(backend):
     run(backend, "--xla_backend_optimization_level=0", (
-        "assert not use_ynnpack_kernels()\n"
+        "assert not use_training_xla_flags()\n"
         "assert os.environ['XLA_FLAGS'] == '--xla_backend_optimization_level=0'"
     ))
