@@ -1,7 +1,8 @@
 """`use_training_xla_flags`: XLA:CPU settings for training on the JAX backend.
 
-Two flags, each measured on `recipes/benchmark.py --backend jax --only
-train_small_64_b16` on this project's 2-core AVX-512 test machine:
+Three flags, each measured on `recipes/benchmark.py --backend jax --only
+train_small_64_b16` (float32, 64^2, batch 16) on this project's 2-core
+AVX-512 test machine; the official PyTorch code peaks at 5.2-5.3 GB there:
 
 - `--xla_cpu_experimental_ynn_fusion_type=dot` hands XLA's products and
   convolutions to the YNNPACK library. XLA:CPU's own Eigen kernels ran a 3x3
@@ -9,15 +10,27 @@ train_small_64_b16` on this project's 2-core AVX-512 test machine:
   GFLOP/s, YNNPACK at 265-290 (the small configuration's discriminator
   forward at 64^2, batch 16: 2.16 -> 0.91 s). Training, one run each the
   same morning: 1709 -> 965 s/kimg, peak RSS 6.9 -> 7.6 GB.
+- `--xla_cpu_enable_concurrency_optimized_scheduler=false` orders each step
+  to keep few buffers alive instead of to run independent work side by
+  side. XLA's buffer assignment of a step (`--xla_dump_to`) held 4.18 GB of
+  temporaries with the concurrency-optimized order and 2.55 GB without.
 - `--xla_cpu_use_fusion_emitters=false` emits XLA's fused element-wise loops
-  with its older loop emitters instead of its MLIR fusion emitters. Training,
-  one run each in turn on 2 cores (2026-12-03): peak RSS 7674 -> 6873 MB,
-  median step 18.67 -> 18.63 s, compilation of the three step variants
-  170 -> 230 s. Side by side on one core each, twice with the cores
-  swapped: 7764 / 7749 -> 6576 / 6627 MB, 2211 / 2258 -> 2260 / 2259
-  s/kimg.
+  with its older loop emitters instead of its MLIR fusion emitters.
 
-Neither is used for rendering, which is matrix products, not convolutions:
+Training on 2026-12-03, one run each in turn on 2 cores (YNNPACK in all):
+
+| other flags | peak RSS | s/kimg | median step | compile |
+|---|---|---|---|---|
+| none | 7674 MB | 1231 | 18.67 s | 170 s |
+| loop emitters | 6873 MB | 1256 | 18.63 s | 230 s |
+| memory-first order | 6112 MB | 1227 | 18.2 s | 183 s |
+| both (what this sets) | 5234 MB | 1254 | 18.36 s | 234 s |
+
+Side by side on one core each, twice with the cores swapped, the loop
+emitters alone: 7764 / 7749 -> 6576 / 6627 MB, 2211 / 2258 -> 2260 / 2259
+s/kimg.
+
+None is used for rendering, which is matrix products, not convolutions:
 `recipes/benchmark.py --only creps_256_b1` (float32) took 0.360 / 0.370 s
 per image without the YNNPACK flag and 0.381 / 0.383 s with it (working
 memory 982-1002 vs 1037 MB; a large bfloat16 product ran slower with it,
@@ -37,8 +50,9 @@ import keras
 __all__ = ["use_training_xla_flags"]
 
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
+MEMORY_ORDER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 LOOP_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters=false"
-TRAINING_FLAGS = (YNN_FLAG, LOOP_EMITTERS_FLAG)
+TRAINING_FLAGS = (YNN_FLAG, MEMORY_ORDER_FLAG, LOOP_EMITTERS_FLAG)
 
 
 def _option(flag):

@@ -16,7 +16,7 @@ def run(backend, xla_flags, body):
     run_snippet(backend, (
         "import os\n"
         f"os.environ['XLA_FLAGS'] = {xla_flags!r}\n"
-        "from keras_creps.utils.xla_cpu import use_training_xla_flags, YNN_FLAG, LOOP_EMITTERS_FLAG\n"
+        "from keras_creps.utils.xla_cpu import use_training_xla_flags, TRAINING_FLAGS\n"
         f"{body}"
     ), unset=("XLA_FLAGS",))
 
@@ -24,7 +24,7 @@ def run(backend, xla_flags, body):
 def test_the_flags_are_added_before_jax_starts_and_refused_after():
     run("jax", "--xla_backend_optimization_level=0", (
         "assert use_training_xla_flags()\n"
-        "expected = f'--xla_backend_optimization_level=0 {YNN_FLAG} {LOOP_EMITTERS_FLAG}'\n"
+        "expected = ' '.join(['--xla_backend_optimization_level=0', *TRAINING_FLAGS])\n"
         "assert os.environ['XLA_FLAGS'] == expected, os.environ['XLA_FLAGS']\n"
         "import jax\n"
         "import numpy as np\n"
@@ -45,8 +45,9 @@ def test_a_users_own_choice_is_kept(users):
     run("jax", users, (
         "assert use_training_xla_flags()\n"
         "flags = os.environ['XLA_FLAGS'].split()\n"
-        f"assert flags[0] == {users!r} and len(flags) == 2, flags\n"
-        "assert flags[1] in (YNN_FLAG, LOOP_EMITTERS_FLAG) and flags[1].split('=')[0] not in flags[0], flags"
+        f"assert flags[0] == {users!r} and len(flags) == len(TRAINING_FLAGS), flags\n"
+        "assert set(flags[1:]) < set(TRAINING_FLAGS), flags\n"
+        "assert all(flag.split('=')[0] != flags[0].split('=')[0] for flag in flags[1:]), flags"
     ))
 
 
