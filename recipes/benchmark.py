@@ -158,11 +158,12 @@ def run_train_child(name):
     inter_op = FLAGS.train_inter_op_threads or (1 if run_ops_in_turn() else None)
     set_threads(backend, FLAGS.threads, inter_op)
     from keras_creps.training.configs import build_gan
+    from keras_creps.utils.random_seed import set_random_seed
 
     keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
     rss_import = rss_mb()
     spec = TRAIN_BENCH[name]
-    keras.utils.set_random_seed(0)
+    set_random_seed(0)
     if FLAGS.precision[0] == "bfloat16":  # a child times one precision
         keras.config.set_dtype_policy("mixed_bfloat16")
     gan = build_gan(spec["cfg"], spec["res"])
@@ -235,13 +236,14 @@ def run_child(name):
     backend = keras.config.backend()
     set_threads(backend, FLAGS.threads)
     import keras_creps
+    from keras_creps.utils.random_seed import set_random_seed
 
     # Start the backend's runtime (JAX creates its XLA client lazily) so that
     # "after imports" means ready to compute, as for an imported torch.
     keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
     rss_import = rss_mb()
     spec = BENCH[name]
-    keras.utils.set_random_seed(0)
+    set_random_seed(0)  # Keras' own would import TensorFlow on every backend (~490 MB)
     generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
     precision = FLAGS.precision[0]
@@ -446,7 +448,7 @@ def write_report(backend, results, official_doc, wall_s):
         "keep_freed_memory": FLAGS.keep_freed_memory,
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
         "timing_protocol": "fresh subprocess per config and repeat; import and start the backend runtime (RSS after "
-                           "imports); build (keras.utils.set_random_seed(0)); compile; 1 warm-up call; N timed calls "
+                           "imports); build (seed 0, keras_creps.utils.random_seed); compile; 1 warm-up call; N timed calls "
                            "of make_generate_function()(z) incl. mapping, each returning a NumPy array; with "
                            "--official_repo the official benchmark of the same configuration runs right after ours",
         "results": results,

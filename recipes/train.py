@@ -285,14 +285,13 @@ def train(opts=None):
 def _train(opts, strategy, source):
     import json
 
-    import keras
-
     from keras_creps.training import resume, run_data, run_networks, run_plan
     from keras_creps.training.run_fit import fit_run
+    from keras_creps.utils.random_seed import set_random_seed
     from keras_creps.utils.run_dir import OPTIONS_FILE, write_json
 
     info = run_data.scan_data(opts, source)
-    keras.utils.set_random_seed(opts.seed)
+    set_random_seed(opts.seed)
     state_path = resume.find_training_state(opts.resume, log=_say, warn=_warn) if opts.resume else None
     if state_path:
         gan = resume.load_training_state(state_path, opts.run_eagerly)

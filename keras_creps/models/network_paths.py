@@ -13,13 +13,12 @@ import dataclasses
 import json
 import os
 
-import keras
-
 from keras_creps.models import presets
 from keras_creps.models.creps_generator import CREPSGenerator
 from keras_creps.utils import preset_paths
 from keras_creps.utils.preset_io import METADATA_FILE
 from keras_creps.utils.preset_io import WEIGHTS_FILE
+from keras_creps.utils.random_seed import set_random_seed
 from keras_creps.utils.run_dir import OPTIONS_FILE
 
 __all__ = [
@@ -182,7 +181,7 @@ def random_init_generator(resolution, seed=0):
     generator = random_init_generator(64)
     ```
     """
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     return CREPSGenerator(resolution=resolution, z_dim=128, w_dim=128, channel_base=8192, channel_max=256)
 
 
