@@ -373,11 +373,23 @@ class CREPSGenerator(CREPSModel):
             # Static shapes: tiles are padded to one shape, so each output size compiles once.
             run = torch.compile(fn, dynamic=False) if jit_compile is True else fn
 
+            # Layers change Python state on their first call (Keras records each
+            # layer's name-scope parent; `fused_bias_act` defines its autograd
+            # Function, `matmul_precision` its thread-local). Traced on that first
+            # call, the graph is guarded on the state before it, so the second call
+            # compiled everything again, and the class definition split the graph
+            # in pieces. One eager call first settles that state: creps_256_b1,
+            # first call 68.6 + second 18.8 s -> 57.3 + 0.66 s, no graph break.
+            settled = [jit_compile is not True]
+
             def no_grad(*args):
                 with torch.inference_mode():
                     # Tensors made here, not inside: a compiled graph's guards reject NumPy converted in it.
                     args = keras.tree.map_structure(
                         lambda a: keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a, args)
+                    if not settled[0]:
+                        fn(*args)
+                        settled[0] = True
                     return run(*args)
 
             return no_grad
