@@ -158,6 +158,7 @@ def run_train_child(name):
     inter_op = FLAGS.train_inter_op_threads or (1 if run_ops_in_turn() else None)
     set_threads(backend, FLAGS.threads, inter_op)
     from keras_creps.training.configs import build_gan
+    from keras_creps.utils.allocator import release_unused_memory
     from keras_creps.utils.random_seed import set_random_seed
 
     keras.ops.convert_to_numpy(keras.ops.ones((2,)) + 1)
@@ -168,6 +169,7 @@ def run_train_child(name):
         keras.config.set_dtype_policy("mixed_bfloat16")
     gan = build_gan(spec["cfg"], spec["res"])
     gan.compile(r1_gamma=spec["gamma"], jit_compile=FLAGS.jit_compile if backend != "torch" else False)
+    release_unused_memory()  # as recipes/train.py, before the steps compile
     n_params = int(sum(np.prod(v.shape) for v in gan.generator.trainable_weights + gan.discriminator.trainable_weights))
     count = spec["batch"] * (TRAIN_WARMUP_STEPS + TRAIN_TIMED_STEPS)
     images = np.random.default_rng(0).uniform(-1, 1, (count, spec["res"], spec["res"], 3)).astype("float32")
@@ -236,6 +238,7 @@ def run_child(name):
     backend = keras.config.backend()
     set_threads(backend, FLAGS.threads)
     import keras_creps
+    from keras_creps.utils.allocator import release_unused_memory
     from keras_creps.utils.random_seed import set_random_seed
 
     # Start the backend's runtime (JAX creates its XLA client lazily) so that
@@ -245,6 +248,7 @@ def run_child(name):
     spec = BENCH[name]
     set_random_seed(0)  # Keras' own would import TensorFlow on every backend (~490 MB)
     generator = keras_creps.CREPSGenerator(resolution=spec["res"], **config_of(spec))
+    release_unused_memory()  # as recipes/generate.py, before rendering compiles
     n_params = int(sum(np.prod(v.shape) for v in generator.weights))
     precision = FLAGS.precision[0]
     generate = generator.make_generate_function(jit_compile=FLAGS.jit_compile, precision=precision)
@@ -448,7 +452,8 @@ def write_report(backend, results, official_doc, wall_s):
         "keep_freed_memory": FLAGS.keep_freed_memory,
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
         "timing_protocol": "fresh subprocess per config and repeat; import and start the backend runtime (RSS after "
-                           "imports); build (seed 0, keras_creps.utils.random_seed); compile; 1 warm-up call; N timed calls "
+                           "imports); build (seed 0, keras_creps.utils.random_seed); release_unused_memory (as the "
+                           "recipes); compile; 1 warm-up call; N timed calls "
                            "of make_generate_function()(z) incl. mapping, each returning a NumPy array; with "
                            "--official_repo the official benchmark of the same configuration runs right after ours",
         "results": results,

@@ -321,7 +321,7 @@ def print_rows(classes, class_names, label, sizes, class_grid):
 
 def main(argv):
     quiet_startup()  # first: before anything imports Keras or TensorFlow
-    from keras_creps.utils.allocator import keep_freed_memory
+    from keras_creps.utils.allocator import keep_freed_memory, release_unused_memory
 
     keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
     if len(argv) > 1:
@@ -344,6 +344,7 @@ def main(argv):
     from keras_creps.rendering import Outputs, Video, View
 
     generator, label, path = load_generator(FLAGS.network, FLAGS.saved_models, FLAGS.random_init_resolution)
+    release_unused_memory()  # before rendering compiles anything: see the module
     classes = chosen_classes(generator, class_index, FLAGS.classes)
     sizes = output_sizes(requested, generator.resolution)
     view = View(view_center(offset, generator.resolution), zoom, rotate, FLAGS.align, FLAGS.panorama)

@@ -287,6 +287,7 @@ def _train(opts, strategy, source):
 
     from keras_creps.training import resume, run_data, run_networks, run_plan
     from keras_creps.training.run_fit import fit_run
+    from keras_creps.utils.allocator import release_unused_memory
     from keras_creps.utils.random_seed import set_random_seed
     from keras_creps.utils.run_dir import OPTIONS_FILE, write_json
 
@@ -299,6 +300,7 @@ def _train(opts, strategy, source):
         # A dry run prints only its JSON document (which records the choice) and summary.
         gan = run_networks.new_gan(opts, info, log=(lambda line: None) if opts.dry_run else _say)
     run_networks.check_network_fits(opts, gan, info, source, state_path)
+    release_unused_memory()  # JAX's initializer programs (~300 MB for `small`): see the module
     if state_path:
         resume.note_kept_settings(opts, gan, log=_say)
     plan = run_plan.plan_schedule(gan, opts.kimg, opts.tick, opts.batch)

@@ -16,6 +16,7 @@ from keras_creps.training.gan_optimizer import GANOptimizer
 from keras_creps.training.gan_step import LOG_NAMES
 from keras_creps.training.gan_step import GANTrainStep
 from keras_creps.training.random_streams import RandomStreams
+from keras_creps.utils.tensorflow_unloaded import tensorflow_unloaded
 
 __all__ = ["CREPSGAN", "GANOptimizer", "LOG_NAMES"]
 
@@ -115,7 +116,8 @@ class CREPSGAN(GANTrainStep, keras.Model):
         if not discriminator.built:
             discriminator.build()
         if generator_ema is None:
-            config = generator.get_config()
+            with tensorflow_unloaded():  # Keras' serializer would import all of it
+                config = generator.get_config()
             config["name"] = "generator_ema"
             generator_ema = CREPSGenerator.from_config(config)
             generator_ema.set_weights(generator.get_weights())

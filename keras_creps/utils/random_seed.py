@@ -9,17 +9,11 @@ test machine (`recipes/benchmark.py --backend torch --only creps_256_b1`:
 generator's weights), for a seed nothing there uses.
 """
 
-import sys
-
 import keras
 
+from keras_creps.utils.tensorflow_unloaded import tensorflow_unloaded
+
 __all__ = ["set_random_seed"]
-
-
-class _NotInstalled:
-    """Stands in for Keras' lazy TensorFlow module: reports it as not installed."""
-
-    available = False
 
 
 def set_random_seed(seed):
@@ -27,9 +21,10 @@ def set_random_seed(seed):
 
     On the TensorFlow backend, or once TensorFlow is imported (a `tf.data`
     pipeline), this is `keras.utils.set_random_seed` itself. Otherwise Keras'
-    function runs with its TensorFlow step skipped, so the same seed gives
-    the same Python, NumPy, PyTorch and Keras random streams (initial
-    weights, `keras.random` without a seed) without loading TensorFlow.
+    function runs with its TensorFlow step skipped (`tensorflow_unloaded`),
+    so the same seed gives the same Python, NumPy, PyTorch and Keras random
+    streams (initial weights, `keras.random` without a seed) without loading
+    TensorFlow.
 
     Args:
         seed: int. The seed.
@@ -44,16 +39,5 @@ def set_random_seed(seed):
     """
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"`seed` must be an int. Received: seed={seed!r}")
-    # A private module of Keras: its function reads TensorFlow's lazy module
-    # from there. Without it (a future Keras), seed as Keras does.
-    from keras.src.utils import rng_utils
-
-    if keras.config.backend() == "tensorflow" or "tensorflow" in sys.modules or not hasattr(rng_utils, "tf"):
+    with tensorflow_unloaded():
         keras.utils.set_random_seed(seed)
-        return
-    lazy_tensorflow = rng_utils.tf
-    rng_utils.tf = _NotInstalled()
-    try:
-        keras.utils.set_random_seed(seed)
-    finally:
-        rng_utils.tf = lazy_tensorflow

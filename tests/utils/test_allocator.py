@@ -1,12 +1,15 @@
-"""keep_freed_memory: large allocations come from the heap afterwards (glibc on Linux)."""
+"""keras_creps.utils.allocator: large allocations from the heap (keep_freed_memory), free pages returned
+(release_unused_memory), on glibc; JAX's compiled programs dropped."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fresh_interpreter import run_snippet
 
-pytestmark = pytest.mark.backend_independent  # no Keras backend involved: run once by the runner
+pytestmark = pytest.mark.backend_independent  # each probe picks its own backend: run once by the runner
 
 MODULE = Path(__file__).resolve().parents[2] / "keras_creps" / "utils" / "allocator.py"
 
@@ -45,3 +48,63 @@ def test_large_blocks_move_from_mmap_to_the_heap():
         pytest.skip("not glibc")
     assert probe("plain")[:1] == ["in heap False"]  # glibc's default: a fresh mapping
     assert probe("call")[:2] == ["set True", "in heap True"]
+
+
+# Frees 256 MiB of 64 KiB heap blocks under one block still in use (so
+# glibc cannot shrink the heap from its top), then reports RSS before and
+# after the call in MiB.
+TRIM_PROBE = """
+import ctypes, importlib.util, sys
+import keras  # before the blocks: imported later it would fill the freed pages
+spec = importlib.util.spec_from_file_location("allocator", sys.argv[1])
+allocator = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(allocator)
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def rss():
+    return int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+blocks = [libc.malloc(64 << 10) for _ in range(4096)]
+for b in blocks:
+    ctypes.memset(b, 1, 64 << 10)
+pin = libc.malloc(64 << 10)
+for b in blocks:
+    libc.free(b)
+before = rss()
+released = allocator.release_unused_memory() if sys.argv[2] == "call" else None
+print(released, before, rss())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status (Linux)")
+@pytest.mark.parametrize("mode", ["plain", "call"])
+def test_release_returns_free_heap_pages(mode):
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        pytest.skip("not glibc")
+    env = dict(os.environ, KERAS_BACKEND="numpy")
+    result = subprocess.run([sys.executable, "-c", TRIM_PROBE, str(MODULE), mode], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    released, before, after = result.stdout.split()
+    if mode == "plain":  # glibc keeps the freed pages on its own
+        assert int(before) - int(after) < 32, result.stdout
+    else:
+        assert released == "True" and int(before) - int(after) > 200, result.stdout
+
+
+def test_release_drops_jax_compiled_programs():
+    pytest.importorskip("jax")
+    run_snippet("jax", (
+        "import jax, jax.numpy as jnp\n"
+        "from keras_creps.utils.allocator import release_unused_memory\n"
+        "double = jax.jit(lambda x: 2 * x)\n"
+        "double(jnp.ones(3))\n"
+        "assert double._cache_size() == 1\n"
+        "release_unused_memory()\n"
+        "assert double._cache_size() == 0\n"
+    ))
