@@ -203,7 +203,8 @@ class CREPSGenerator(CREPSModel):
                 and JAX, eager PyTorch. True: the same, and `torch.compile` on
                 PyTorch (a one-off compile of about a minute per tile shape on
                 a 2-core CPU, after which the per-pixel network ran 3x faster
-                than eager: its element-wise passes are fused). False: a
+                than eager: its element-wise passes are fused; the first call
+                also runs each part eagerly once, see `_compile`). False: a
                 plain TensorFlow graph (oneDNN kernels: about 90 MB less
                 memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
                 CPU), no `jax.jit`, eager PyTorch. Defaults to `"auto"`.
