@@ -140,7 +140,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     quiet_startup(import_tensorflow=True)  # real images come through tf.data on every backend
-    from keras_creps.utils.allocator import keep_freed_memory
+    from keras_creps.utils.allocator import keep_freed_memory, release_unused_memory
 
     keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
     from keras_creps.metrics import protocols
@@ -156,6 +156,7 @@ def main(argv):
     except Exception as e:  # noqa: BLE001 - report any unreadable model in one line
         fail(f"--network {network_path!r} could not be loaded: {type(e).__name__}: {e}", code=1)
     feature_net = build_feature_network(FLAGS.metrics)
+    release_unused_memory()  # both networks built, nothing compiled yet: see the module
     names = []
     for name in FLAGS.metrics:
         renamed = protocols.metric_name_for_network(name, feature_net) if feature_net is not None else name

@@ -86,8 +86,8 @@ def release_unused_memory():
     use them: on the JAX backend it clears JAX's caches (`jax.clear_caches`:
     every function jitted so far compiles again on its next call), then, on
     glibc, `malloc_trim(0)` hands every free page back. On other backends
-    only the second step runs. The recipes call it once their networks are
-    built.
+    only the second step runs. The recipes (`train.py`, `generate.py`,
+    `calc_metrics.py`, `benchmark.py`) call it once their networks are built.
 
     Returns:
         `True` if `malloc_trim` ran, `False` where it does not apply.
