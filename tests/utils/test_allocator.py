@@ -32,6 +32,15 @@ print("in heap", inside)
 """
 
 
+def skip_without_glibc(function):
+    try:
+        import ctypes
+
+        getattr(ctypes.CDLL("libc.so.6"), function)
+    except (OSError, AttributeError):
+        pytest.skip("not glibc")
+
+
 def probe(mode):
     result = subprocess.run([sys.executable, "-c", PROBE, str(MODULE), mode], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -40,12 +49,7 @@ def probe(mode):
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
 def test_large_blocks_move_from_mmap_to_the_heap():
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        pytest.skip("not glibc")
+    skip_without_glibc("mallopt")
     assert probe("plain")[:1] == ["in heap False"]  # glibc's default: a fresh mapping
     assert probe("call")[:2] == ["set True", "in heap True"]
 
@@ -80,12 +84,7 @@ print(released, before, rss())
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status (Linux)")
 @pytest.mark.parametrize("mode", ["plain", "call"])
 def test_release_returns_free_heap_pages(mode):
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        pytest.skip("not glibc")
+    skip_without_glibc("malloc_trim")
     env = dict(os.environ, KERAS_BACKEND="numpy")
     result = subprocess.run([sys.executable, "-c", TRIM_PROBE, str(MODULE), mode], capture_output=True, text=True,
                             env=env)
