@@ -79,29 +79,44 @@ def _official_train_run(official, spec):
     return None
 
 
+def _ceiling(r, official_s_per_kimg, batch):
+    """The speed-up over the official that a step at the matrix-product rate would reach."""
+    rate, macs = r.get("matmul_gflops"), r.get("step_macs")
+    if not rate or not macs:
+        return "-"
+    floor_s_per_kimg = 2 * macs["total"] / (rate * 1e9) * 1000 / batch
+    return f"{official_s_per_kimg / floor_s_per_kimg:.2f}x"
+
+
 def print_train_table(doc, official=None, train_bench=None):
     rows = [(n, r) for n, r in doc["results"].items() if config_name(n) in train_bench]
     if not rows:
         return
-    header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | peak RSS MB |"
-    rule = "|---|---|---|---|---|"
+    header = f"| training ({doc['backend']}) | s/step | s/kimg | images/s | GFLOP/s | of matmul | peak RSS MB |"
+    rule = "|---|---|---|---|---|---|---|"
     if official:
-        header += " official s/kimg | official images/s | official peak RSS MB | speed-up | memory ratio |"
-        rule += "---|---|---|---|---|"
+        header += (" official s/kimg | official images/s | official GFLOP/s | official peak RSS MB | speed-up "
+                   "| ceiling | memory ratio |")
+        rule += "---|---|---|---|---|---|---|"
     print(header)
     print(rule)
     for name, r in rows:
         if "mean_s_per_step" not in r:
             print(f"| {name} | {r.get('error', '?')[:40]} |")
             continue
+        gflops = r.get("achieved_gflops")
         row = (f"| {name} | {r['mean_s_per_step']:.3f} | {r['s_per_kimg']:.0f}{_spread(r, 's_per_kimg', '.0f')} | "
-               f"{r['images_per_s']:.2f} | "
-               f"{r['peak_rss_mb']:.0f} |")
-        o = _official_train_run(official, train_bench[config_name(name)])
+               f"{r['images_per_s']:.2f} | {'-' if gflops is None else format(gflops, '.0f')} | "
+               f"{_of_matmul(r) if gflops else '-'} | {r['peak_rss_mb']:.0f} |")
+        spec = train_bench[config_name(name)]
+        o = _official_train_run(official, spec)
         o_kimg = None if o is None else o.get("s_per_kimg")
         if o_kimg:
             o_peak = o.get("peak_rss_mb")
-            row += (f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | "
+            # The same networks and phases: the official's GFLOP/s from our count of the step.
+            o_gflops = "-" if gflops is None else format(gflops * r["s_per_kimg"] / o_kimg, ".0f")
+            row += (f" {o_kimg:.0f}{_spread(o, 's_per_kimg', '.0f')} | {1000 / o_kimg:.2f} | {o_gflops} | "
                     f"{'-' if o_peak is None else format(o_peak, '.0f')} | {o_kimg / r['s_per_kimg']:.2f}x | "
+                    f"{_ceiling(r, o_kimg, spec['batch'])} | "
                     f"{'-' if o_peak is None else format(r['peak_rss_mb'] / o_peak, '.2f')} |")
         print(row)

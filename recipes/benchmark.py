@@ -25,7 +25,11 @@ of them, R1 on 1, as in one lazy-regularization cycle) in one `fit` call,
 timed from the first step's start to the last one's end. Reported: mean
 seconds per step (= per iteration of the official loop), s/kimg, images/s
 and the peak RSS, comparable with
-`shared/tools/official_train_bench.py` (`--train_compare`).
+`shared/tools/official_train_bench.py` (`--train_compare`). Beside them the
+step's analytic MACs (`_train_flops.py`), its GFLOP/s and their share of the
+matrix-product rate, and, with an official result, the official's GFLOP/s
+and the ceiling: the speed-up over the official that a step running at the
+matrix-product rate would reach.
 
 Usage:
     python recipes/benchmark.py --backend tensorflow --out bench.json
@@ -49,6 +53,7 @@ from _benchmark_report import print_train_table
 from _benchmark_report import result_key
 from _matmul_rate import matmul_gflops
 from _startup import quiet_startup
+from _train_flops import training_step_macs
 from absl import app
 from absl import flags
 
@@ -208,6 +213,7 @@ def run_train_child(name):
     # 85.9 s; on the demo configuration 10.3 or 20.5 s for 8.9 s of steps.
     total = step_times.last_end - step_times.first_begin
     mean = total / TRAIN_TIMED_STEPS
+    rate = matmul_gflops(backend, FLAGS.precision[0]) if FLAGS.matmul_rate else None
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params, "kind": "train",
         "warmup_s": warm_s, "timed_steps": TRAIN_TIMED_STEPS, "timed_total_s": total, "fit_wall_s": fit_wall,
@@ -221,6 +227,7 @@ def run_train_child(name):
         "peak_rss_mb": peak_rss_mb(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "inter_op_threads": inter_op,
+        "step_macs": training_step_macs(gan, spec["batch"]), "matmul_gflops": rate,
     }))
 
 
@@ -351,6 +358,12 @@ def combine_repeats(records, batch, macs=None):
         median = statistics.median(per_kimg)
         combined.update(s_per_kimg=median, mean_s_per_step=median * batch / 1000, images_per_s=1000 / median,
                         repeats_s_per_kimg=per_kimg, peak_rss_mb=max(r["peak_rss_mb"] for r in good))
+        if "step_macs" in combined:
+            combined["achieved_gflops"] = 2 * combined["step_macs"]["total"] / combined["mean_s_per_step"] / 1e9
+    rates = [r["matmul_gflops"] for r in good if r.get("matmul_gflops")]
+    if rates:
+        combined["matmul_gflops"] = statistics.median(rates)
+    if "s_per_kimg" in good[-1]:
         return combined
     timed = [r for r in good if r.get("median_s_per_batch")]
     if not timed:
@@ -361,9 +374,6 @@ def combine_repeats(records, batch, macs=None):
                     repeats_images_per_s=[batch / r["median_s_per_batch"] for r in timed])
     if macs:
         combined["achieved_gflops"] = 2 * macs * batch / per_batch / 1e9
-    rates = [r["matmul_gflops"] for r in good if r.get("matmul_gflops")]
-    if rates:
-        combined["matmul_gflops"] = statistics.median(rates)
     return combined
 
 

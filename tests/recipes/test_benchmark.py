@@ -99,11 +99,39 @@ def test_training_table_compares_speed_and_peak_memory_with_the_official(capsys)
     import _benchmark_report as report
 
     train_bench = {"train_small_64_b16": dict(cfg="small", res=64, batch=16, gamma=0.5)}
-    ours = {"mean_s_per_step": 8.0, "s_per_kimg": 500.0, "images_per_s": 2.0, "peak_rss_mb": 6000.0}
+    # 1 TMAC per step in 8 s: 250 GFLOP/s, half the matrix-product rate; at that rate a step would take 4 s,
+    # 250 s/kimg, 4x faster than the official's 1000 s/kimg, which ran at 125 GFLOP/s.
+    ours = {"mean_s_per_step": 8.0, "s_per_kimg": 500.0, "images_per_s": 2.0, "peak_rss_mb": 6000.0,
+            "step_macs": {"total": 1e12}, "achieved_gflops": 250.0, "matmul_gflops": 500.0}
     official = {"results": {}, "runs": [{"label": "creps_res64_b16", "s_per_kimg": 1000.0, "peak_rss_mb": 5000.0}]}
     doc = {"backend": "torch", "results": {"train_small_64_b16": ours}}
     report.print_table(doc, official, train_bench)  # no inference configuration: no inference table
     report.print_train_table(doc, official, train_bench)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| training (torch) |") and "official peak RSS MB" in lines[0]
-    assert lines[2] == "| train_small_64_b16 | 8.000 | 500 | 2.00 | 6000 | 1000 | 1.00 | 5000 | 2.00x | 1.20 |"
+    assert lines[2] == ("| train_small_64_b16 | 8.000 | 500 | 2.00 | 250 | 50% of 500 | 6000 "
+                        "| 1000 | 1.00 | 125 | 5000 | 2.00x | 4.00x | 1.20 |")
+    # Without the matrix-product rate (--nomatmul_rate) there is no ceiling.
+    del ours["matmul_gflops"]
+    report.print_train_table(doc, official, train_bench)
+    assert capsys.readouterr().out.splitlines()[2].endswith(" 5000 | 2.00x | - | 1.20 |")
+
+
+@pytest.mark.recipe_behaviour
+def test_training_run_reports_its_arithmetic_rate(tmp_path):
+    out = tmp_path / "train.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "recipes", "benchmark.py"), f"--backend={keras.config.backend()}",
+         "--only=train_tiny_16_b4", f"--out={out}", "--jit_compile=false"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())["results"]["train_tiny_16_b4"]
+    # 21 steps: Gmain and Dmain on each, Greg on steps 0, 4, ..., 20 and Dreg on 0 and 16, the mix counted.
+    assert (r["g_iterations"], r["d_iterations"]) == (21 + 6, 21 + 2)
+    macs = r["step_macs"]
+    assert set(macs) == {"Gmain", "Dmain", "Greg", "Dreg", "total"} and macs["Dmain"] > macs["Gmain"] > 0
+    assert r["achieved_gflops"] == pytest.approx(2 * macs["total"] / r["mean_s_per_step"] / 1e9)
+    assert r["matmul_gflops"] > 1.0
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| train_tiny_16_b4 |"))
+    assert f"| {r['achieved_gflops']:.0f} | {r['achieved_gflops'] / r['matmul_gflops']:.0%} of" in row, row
