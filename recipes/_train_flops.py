@@ -26,9 +26,6 @@ step time no implementation can beat on this CPU: the ceiling of a speed-up
 over the official code.
 """
 
-from keras_creps.models.creps_macs import creps_discriminator_macs
-from keras_creps.models.creps_macs import creps_generator_macs
-
 __all__ = ["training_step_macs"]
 
 
@@ -46,6 +43,10 @@ def training_step_macs(gan, batch):
     print(f"{2 * macs['total'] / 1e12:.2f} TFLOP per step")
     ```
     """
+    # Here, not at the top: `benchmark.py` imports this module before Keras may load (see _startup.py).
+    from keras_creps.models.creps_macs import creps_discriminator_macs
+    from keras_creps.models.creps_macs import creps_generator_macs
+
     g = creps_generator_macs(gan.generator.get_config())["total"]
     d = creps_discriminator_macs(gan.discriminator.get_config())["total"]
     parts = {"Gmain": batch * (3 * g + 2 * d), "Dmain": batch * (g + 6 * d)}

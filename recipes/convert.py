@@ -22,6 +22,7 @@ Exit codes: 2 for unusable flags, 1 for a file that cannot be read or converted
 import os
 import sys
 
+from _lean_keras import import_keras_without_jax
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -67,6 +68,7 @@ def convert_network(convert, data, which):
 def main(argv):
     del argv
     quiet_startup()  # TensorFlow only comes with its Keras backend here
+    import_keras_without_jax()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     if FLAGS.pkl is None:
         fail("pass --pkl with an official network pickle")
     if FLAGS.outdir is not None and (FLAGS.out is not None or FLAGS.preset is not None or FLAGS["which"].present):

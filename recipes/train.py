@@ -66,6 +66,7 @@ import os
 import sys
 import types
 
+from _lean_keras import import_keras_without_jax
 from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
@@ -325,6 +326,7 @@ def run(argv):
 
 def main(argv):
     quiet_startup(import_tensorflow=True)  # tf.data on every backend
+    import_keras_without_jax()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     use_dataset_image_limits()
     from keras_creps.utils.allocator import keep_freed_memory
 

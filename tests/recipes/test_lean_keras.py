@@ -1,0 +1,72 @@
+"""recipes/_lean_keras.py: Keras without JAX on the other backends; no recipe loads Keras on import."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RECIPES = os.path.join(ROOT, "recipes")
+
+pytestmark = pytest.mark.recipe_behaviour
+
+
+def _fresh(code, backend, extra_path=None, home=None):
+    """Runs `code` in a fresh interpreter with recipes/ on the path; returns its stdout lines."""
+    path = [extra_path] if extra_path else []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*path, RECIPES, os.environ.get("PYTHONPATH", "")]))
+    env.pop("KERAS_BACKEND", None)
+    if backend:
+        env["KERAS_BACKEND"] = backend
+    if home:
+        env["KERAS_HOME"] = home
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.split()
+
+
+CHECK = """
+import sys
+from _lean_keras import import_keras_without_jax
+print(import_keras_without_jax(), "keras" in sys.modules, "jax" in sys.modules)
+import jax
+print(jax.numpy.add(1, 2))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "torch"])
+def test_keras_loads_without_jax_and_jax_still_imports_later(backend):
+    assert _fresh(CHECK, backend) == ["True", "True", "False", "3"]
+
+
+def test_jax_backend_is_left_alone(tmp_path):
+    assert _fresh(CHECK, "jax") == ["False", "False", "False", "3"]
+    # The backend chosen in keras.json, without KERAS_BACKEND, counts the same.
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert _fresh(CHECK, None, home=str(tmp_path)) == ["False", "False", "False", "3"]
+
+
+def test_a_keras_that_needs_jax_is_imported_the_ordinary_way(tmp_path):
+    # A stand-in `keras` whose import needs JAX unguarded: the refusal must not stop it.
+    (tmp_path / "keras").mkdir()
+    (tmp_path / "keras" / "__init__.py").write_text("import jax\nNEEDED = jax.__name__\n")
+    code = """
+import sys
+from _lean_keras import import_keras_without_jax
+print(import_keras_without_jax(), sys.modules["keras"].NEEDED)
+"""
+    assert _fresh(code, "torch", extra_path=str(tmp_path)) == ["False", "jax"]
+
+
+@pytest.mark.parametrize("name", sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(RECIPES, "*.py"))))
+def test_no_recipe_imports_keras_or_a_backend_when_imported(name):
+    # quiet_startup and import_keras_without_jax must run before Keras loads, so
+    # a recipe module (and its helpers) may only import it inside functions.
+    code = f"""
+import importlib, sys
+importlib.import_module({name!r})
+print(sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules) or "none")
+"""
+    assert _fresh(code, "tensorflow") == ["none"]
