@@ -349,33 +349,42 @@ def combine_repeats(records, batch, macs=None):
     Inference records get `median_s_per_batch` (the median of the repeats'
     medians), `images_per_s` and `repeats_images_per_s`; training records
     `s_per_kimg`, `mean_s_per_step`, `images_per_s` and `repeats_s_per_kimg`.
+    Both get `achieved_gflops` (from `macs` per image for inference, the
+    records' `step_macs` for training) and the median `matmul_gflops`.
     """
     good = [r for r in records if "error" not in r]
     if not good:
         return records[-1]
     combined = dict(good[-1], repeats=len(good))
-    if "s_per_kimg" in good[-1]:
-        per_kimg = [r["s_per_kimg"] for r in good]
-        median = statistics.median(per_kimg)
-        combined.update(s_per_kimg=median, mean_s_per_step=median * batch / 1000, images_per_s=1000 / median,
-                        repeats_s_per_kimg=per_kimg, peak_rss_mb=max(r["peak_rss_mb"] for r in good))
-        if "step_macs" in combined:
-            combined["achieved_gflops"] = 2 * combined["step_macs"]["total"] / combined["mean_s_per_step"] / 1e9
     rates = [r["matmul_gflops"] for r in good if r.get("matmul_gflops")]
     if rates:
         combined["matmul_gflops"] = statistics.median(rates)
-    if "s_per_kimg" in good[-1]:
-        return combined
+    if "s_per_kimg" in combined:
+        _combine_training(combined, good, batch)
+    else:
+        _combine_inference(combined, good, batch, macs)
+    return combined
+
+
+def _combine_training(combined, good, batch):
+    per_kimg = [r["s_per_kimg"] for r in good]
+    median = statistics.median(per_kimg)
+    combined.update(s_per_kimg=median, mean_s_per_step=median * batch / 1000, images_per_s=1000 / median,
+                    repeats_s_per_kimg=per_kimg, peak_rss_mb=max(r["peak_rss_mb"] for r in good))
+    if "step_macs" in combined:
+        combined["achieved_gflops"] = 2 * combined["step_macs"]["total"] / combined["mean_s_per_step"] / 1e9
+
+
+def _combine_inference(combined, good, batch, macs):
     timed = [r for r in good if r.get("median_s_per_batch")]
     if not timed:
-        return combined
+        return
     per_batch = statistics.median(r["median_s_per_batch"] for r in timed)
     combined.update(median_s_per_batch=per_batch, images_per_s=batch / per_batch,
                     median_s_per_image=per_batch / batch,
                     repeats_images_per_s=[batch / r["median_s_per_batch"] for r in timed])
     if macs:
         combined["achieved_gflops"] = 2 * macs * batch / per_batch / 1e9
-    return combined
 
 
 def _say(key, r):
