@@ -1,24 +1,31 @@
-"""`import_keras_without_jax`: Keras on TensorFlow or PyTorch without JAX in memory.
+"""`keep_jax_out_of_keras`: Keras on TensorFlow or PyTorch without JAX in memory.
 
 Keras 3.15 imports JAX on every backend when JAX is installed: its Orbax
-checkpoint callback module, imported with `keras`, patches a JAX function
-and guards that with `except ImportError`. Nothing else on the TensorFlow or
-PyTorch backend needs JAX. Measured in fresh processes on 2026-12-03
-(RSS after `import keras; import keras_creps`): TensorFlow 676 -> 563 MB,
-PyTorch 454 -> 340 MB. The training benchmark's peak RSS on TensorFlow
-carries those 115 MB as well.
+checkpoint callback module, imported with `keras` (and with `tensorflow`,
+which imports Keras), patches a JAX function, and TensorFlow 2.21's TFLite
+helpers import `jax.jit` for converting JAX functions; both guard the import
+with `except ImportError`. Nothing on the TensorFlow or PyTorch backend
+needs JAX. Measured in fresh processes on 2026-12-03 (RSS after
+`import keras; import keras_creps`): TensorFlow 676 -> 563 MB, PyTorch
+454 -> 340 MB.
 
-So the recipes import Keras with `import jax` refused once (the guard takes
-the refusal as "not installed") and then allow it again: a later
-`import jax` works as usual. This module lives in `recipes/` and imports
-only the standard library, since `keras_creps` imports Keras.
+So the recipes refuse `import jax` to those two modules, and only to them:
+an import hook raises `ImportError` when the import comes from one of them,
+which takes it as "JAX not installed". Every other `import jax` works as
+usual, and versions without those modules are unaffected.
+This module lives in `recipes/` and imports only the standard library, since
+`keras_creps` imports Keras.
 """
 
+import importlib.abc
 import json
 import os
 import sys
 
-__all__ = ["import_keras_without_jax"]
+__all__ = ["keep_jax_out_of_keras"]
+
+# The modules whose start-up import of JAX is refused.
+REFUSED_IMPORTERS = ("keras.src.callbacks.orbax_checkpoint", "tensorflow.lite.python.util")
 
 
 def _configured_backend():
@@ -33,34 +40,40 @@ def _configured_backend():
         return "tensorflow"
 
 
-def import_keras_without_jax():
-    """Imports Keras with JAX kept out, unless the backend is JAX or either is already imported.
+class _RefuseJaxToKerasOrbax(importlib.abc.MetaPathFinder):
+    """Raises ImportError for `jax` imported directly by a module of `REFUSED_IMPORTERS`."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "jax":
+            return None
+        frame = sys._getframe(1)
+        # The importing module's frame sits above importlib's own frames.
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("importlib"):
+            frame = frame.f_back
+        importer = None if frame is None else frame.f_globals.get("__name__")
+        if importer not in REFUSED_IMPORTERS:
+            return None
+        raise ImportError(f"JAX is kept out of {importer} by recipes/_lean_keras.py")
+
+
+def keep_jax_out_of_keras():
+    """Makes the coming `import keras` skip JAX, unless the backend is JAX or Keras is already imported.
+
+    Call it first in a recipe, before anything imports TensorFlow or Keras.
 
     Returns:
-        bool. Whether Keras was imported without JAX.
+        bool. Whether the hook was installed.
 
     Example:
     ```python
     def main(argv):
+        keep_jax_out_of_keras()
         quiet_startup()
-        import_keras_without_jax()  # before anything imports Keras
         import keras_creps
     ```
     """
     if "keras" in sys.modules or "jax" in sys.modules or _configured_backend() == "jax":
         return False
-    sys.modules["jax"] = None  # `import jax` now raises ImportError
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        # A Keras that needs JAX after all: import it the ordinary way.
-        for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
-            del sys.modules[name]
-        del sys.modules["jax"]
-        import keras  # noqa: F401
-
-        return False
-    finally:
-        if sys.modules.get("jax", 0) is None:
-            del sys.modules["jax"]
+    if not any(isinstance(finder, _RefuseJaxToKerasOrbax) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _RefuseJaxToKerasOrbax())
     return True

@@ -21,7 +21,7 @@ Examples:
 
 import sys
 
-from _lean_keras import import_keras_without_jax
+from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
@@ -84,8 +84,8 @@ def check_flags(argv):
 
 
 def main(argv):
+    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
-    import_keras_without_jax()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     use_dataset_image_limits()
     check_flags(argv)
     from keras_creps.data import ImageLimits
