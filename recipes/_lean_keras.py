@@ -6,8 +6,9 @@ which imports Keras), patches a JAX function, and TensorFlow 2.21's TFLite
 helpers import `jax.jit` for converting JAX functions; both guard the import
 with `except ImportError`. Nothing on the TensorFlow or PyTorch backend
 needs JAX. Measured in fresh processes on 2026-12-03 (RSS after
-`import keras; import keras_creps`): TensorFlow 676 -> 563 MB, PyTorch
-454 -> 340 MB.
+`import keras; import keras_creps` and one op): TensorFlow 676 -> 568 MB,
+PyTorch 454 -> 343 MB; the training benchmark's peak on TensorFlow 5662 ->
+5553 MB (official 5206-5223 MB that day).
 
 So the recipes refuse `import jax` to those two modules, and only to them:
 an import hook raises `ImportError` when the import comes from one of them,
