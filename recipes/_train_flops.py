@@ -19,7 +19,8 @@ The factors were read off XLA's cost analysis of our JAX phases at 64^2,
 Gmain 0.99 x `3G + 2D`, Dmain 5.84 `D` besides the generator's forward
 pass, Greg 8.7 `G`, Dreg 6.8 `D`. The official implementation runs the same
 phases on the same networks (its R1 by a double backward), so one count
-serves both, and the average step of `train_small_64_b16` is 1.28 TMAC.
+serves both, and the average step of `train_small_64_b16` is 1.30 TMAC
+(1.28 by XLA's count).
 
 Divided by this machine's matrix-product rate in the same run, it gives the
 step time no implementation can beat on this CPU: the ceiling of a speed-up
