@@ -41,7 +41,7 @@ def _configured_backend():
         return "tensorflow"
 
 
-class _RefuseJaxToKerasOrbax(importlib.abc.MetaPathFinder):
+class _JaxRefusal(importlib.abc.MetaPathFinder):
     """Raises ImportError for `jax` imported directly by a module of `REFUSED_IMPORTERS`."""
 
     def find_spec(self, name, path=None, target=None):
@@ -60,21 +60,19 @@ class _RefuseJaxToKerasOrbax(importlib.abc.MetaPathFinder):
 def keep_jax_out_of_keras():
     """Makes the coming `import keras` skip JAX, unless the backend is JAX or Keras is already imported.
 
-    Call it first in a recipe, before anything imports TensorFlow or Keras.
+    Call it before anything imports TensorFlow or Keras; the recipes' `quiet_startup` calls it first.
 
     Returns:
         bool. Whether the hook was installed.
 
     Example:
     ```python
-    def main(argv):
-        keep_jax_out_of_keras()
-        quiet_startup()
-        import keras_creps
+    keep_jax_out_of_keras()  # or quiet_startup(), which calls it
+    import keras_creps
     ```
     """
     if "keras" in sys.modules or "jax" in sys.modules or _configured_backend() == "jax":
         return False
-    if not any(isinstance(finder, _RefuseJaxToKerasOrbax) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _RefuseJaxToKerasOrbax())
+    if not any(isinstance(finder, _JaxRefusal) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _JaxRefusal())
     return True

@@ -52,7 +52,6 @@ from _benchmark_report import print_table
 from _benchmark_report import print_train_table
 from _benchmark_report import result_key
 from _matmul_rate import matmul_gflops
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from _train_flops import training_step_macs
 from absl import app
@@ -493,7 +492,6 @@ def write_report(backend, results, official_doc, wall_s):
 def main(argv):
     del argv
     # A child's stderr is shown when it fails: keep start-up chatter out of it too.
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup()
     if FLAGS.child:
         run_child(FLAGS.child)

@@ -28,7 +28,6 @@ import json
 import os
 import sys
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from absl import app, flags
 
@@ -140,7 +139,6 @@ def print_table(records):
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup(import_tensorflow=True)  # real images come through tf.data on every backend
     from keras_creps.utils.allocator import keep_freed_memory, release_unused_memory
 

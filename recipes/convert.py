@@ -22,7 +22,6 @@ Exit codes: 2 for unusable flags, 1 for a file that cannot be read or converted
 import os
 import sys
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -67,7 +66,6 @@ def convert_network(convert, data, which):
 
 def main(argv):
     del argv
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup()  # TensorFlow only comes with its Keras backend here
     if FLAGS.pkl is None:
         fail("pass --pkl with an official network pickle")

@@ -21,7 +21,6 @@ Examples:
 
 import sys
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
@@ -84,7 +83,6 @@ def check_flags(argv):
 
 
 def main(argv):
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup(import_tensorflow=True)  # the writer uses TensorFlow on every backend
     use_dataset_image_limits()
     check_flags(argv)

@@ -33,7 +33,6 @@ import math
 import os
 import sys
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from absl import app, flags
 
@@ -127,7 +126,6 @@ def main(argv):
     ensure_tensorflow_backend()
     # After the re-run: only that process loads TensorFlow. Also keeps TensorFlow's INFO lines
     # while saving out, unless --verbosity asks for them.
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup(import_tensorflow=True)
     check_limits_and_outdir()
     from keras_creps.export import describe_saved_model, export_saved_model

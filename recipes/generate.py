@@ -32,7 +32,6 @@ Examples:
 import math
 import sys
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -321,7 +320,6 @@ def print_rows(classes, class_names, label, sizes, class_grid):
 
 
 def main(argv):
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup()  # first: before anything imports Keras or TensorFlow
     from keras_creps.utils.allocator import keep_freed_memory, release_unused_memory
 

@@ -226,10 +226,8 @@ def write_zip(dest, records, class_names):
 
 
 def main(argv):
-    from _lean_keras import keep_jax_out_of_keras
     from _startup import quiet_startup  # beside this script, on sys.path when it runs
 
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup()  # keras_creps (imported below) imports Keras and its backend
     from keras_creps.utils.arguments import positive_int, power_of_two
 

@@ -42,7 +42,6 @@ import sys
 import uuid
 from pathlib import Path
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup
 from absl import app
 from absl import flags
@@ -542,7 +541,6 @@ def run(argv):
 
 
 def main(argv):
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup()  # first: before anything imports Keras or TensorFlow
     if len(argv) > 1:
         print(f"ship_preset.py: unexpected arguments {argv[1:]}", file=sys.stderr)

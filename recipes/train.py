@@ -66,7 +66,6 @@ import os
 import sys
 import types
 
-from _lean_keras import keep_jax_out_of_keras
 from _startup import quiet_startup, use_dataset_image_limits
 from absl import app, flags
 
@@ -325,7 +324,6 @@ def run(argv):
 
 
 def main(argv):
-    keep_jax_out_of_keras()  # ~115 MB less on TensorFlow and PyTorch, see _lean_keras.py
     quiet_startup(import_tensorflow=True)  # tf.data on every backend
     use_dataset_image_limits()
     from keras_creps.utils.allocator import keep_freed_memory

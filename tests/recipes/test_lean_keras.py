@@ -67,7 +67,7 @@ print(keras.NEEDED)
 
 @pytest.mark.parametrize("name", sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(RECIPES, "*.py"))))
 def test_no_recipe_imports_keras_or_a_backend_when_imported(name):
-    # keep_jax_out_of_keras and quiet_startup must run before Keras loads, so
+    # quiet_startup (which keeps JAX out) must run before Keras loads, so
     # a recipe module (and its helpers) may only import it inside functions.
     code = f"""
 import importlib, sys
@@ -75,3 +75,16 @@ importlib.import_module({name!r})
 print(sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules) or "none")
 """
     assert _fresh(code, "tensorflow") == ["none"]
+
+
+@pytest.mark.parametrize("verbosity", [-1, 0])
+def test_every_recipe_start_keeps_jax_out(verbosity):
+    # The recipes call only quiet_startup, first: it keeps JAX out at any verbosity.
+    code = f"""
+import sys
+from _startup import quiet_startup
+quiet_startup(verbosity={verbosity})
+import keras, keras_creps
+print("jax" in sys.modules)
+"""
+    assert _fresh(code, "tensorflow") == ["False"]
