@@ -23,13 +23,13 @@ import json
 import os
 import sys
 
-__all__ = ["keep_jax_out_of_keras"]
+__all__ = ["configured_backend", "keep_jax_out_of_keras"]
 
 # The modules whose start-up import of JAX is refused.
 REFUSED_IMPORTERS = ("keras.src.callbacks.orbax_checkpoint", "tensorflow.lite.python.util")
 
 
-def _configured_backend():
+def configured_backend():
     """The backend Keras will pick, read without importing Keras: `KERAS_BACKEND`, else keras.json."""
     if os.environ.get("KERAS_BACKEND"):
         return os.environ["KERAS_BACKEND"]
@@ -71,7 +71,7 @@ def keep_jax_out_of_keras():
     import keras_creps
     ```
     """
-    if "keras" in sys.modules or "jax" in sys.modules or _configured_backend() == "jax":
+    if "keras" in sys.modules or "jax" in sys.modules or configured_backend() == "jax":
         return False
     if not any(isinstance(finder, _JaxRefusal) for finder in sys.meta_path):
         sys.meta_path.insert(0, _JaxRefusal())

@@ -39,6 +39,7 @@ import re
 import sys
 import tempfile
 
+from _lean_keras import configured_backend
 from _lean_keras import keep_jax_out_of_keras
 
 __all__ = ["is_startup_noise", "quiet_startup", "stderr_filtered"]
@@ -116,11 +117,6 @@ def _absl_verbosity():
     return -1
 
 
-def _tensorflow_backend():
-    # Only the environment is read: Keras itself must not be imported yet.
-    return os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
-
-
 def quiet_startup(verbosity=None, import_tensorflow=None):
     """Hides TensorFlow's native start-up lines unless `verbosity >= 0`; call before TensorFlow loads.
 
@@ -139,8 +135,8 @@ def quiet_startup(verbosity=None, import_tensorflow=None):
         verbosity: int or None. absl verbosity; None reads `--verbosity`
             / `-v` when given on the command line, else -1 (WARNING).
         import_tensorflow: bool or None. Import TensorFlow now, filtered.
-            None: when `KERAS_BACKEND` is unset or `tensorflow` (Keras will
-            import it); recipes that use `tf.data` on every backend pass
+            None: when Keras' backend (`KERAS_BACKEND`, else keras.json,
+            read by `_lean_keras.configured_backend`) is TensorFlow; recipes that use `tf.data` on every backend pass
             True. False only sets the variable.
 
     Returns:
@@ -167,7 +163,7 @@ def quiet_startup(verbosity=None, import_tensorflow=None):
     logging.set_verbosity(verbosity)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_CPP_MIN_LOG_LEVEL)
     if import_tensorflow is None:
-        import_tensorflow = _tensorflow_backend()
+        import_tensorflow = configured_backend() == "tensorflow"
     if import_tensorflow and "tensorflow" not in sys.modules:
         with stderr_filtered():
             import tensorflow  # noqa: F401 - imported here so its start-up lines pass the filter

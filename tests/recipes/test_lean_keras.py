@@ -88,3 +88,18 @@ import keras, keras_creps
 print("jax" in sys.modules)
 """
     assert _fresh(code, "tensorflow") == ["False"]
+
+
+def test_quiet_startup_reads_the_backend_as_keras_does(tmp_path):
+    # keras.json (no KERAS_BACKEND) picks the backend for quiet_startup too:
+    # on JAX it leaves TensorFlow unimported, on TensorFlow it imports it.
+    code = """
+import sys
+from _startup import quiet_startup
+quiet_startup(verbosity=-1)
+print("tensorflow" in sys.modules)
+"""
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert _fresh(code, None, home=str(tmp_path)) == ["False"]
+    (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
+    assert _fresh(code, None, home=str(tmp_path)) == ["True"]
