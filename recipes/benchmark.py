@@ -85,6 +85,9 @@ flags.DEFINE_boolean("matmul_rate", True,
                      "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
 flags.DEFINE_boolean("keep_freed_memory", True,
                      "Let malloc keep freed memory for reuse (keras_creps.utils.allocator), as the recipes do.")
+flags.DEFINE_boolean("tf_constant_folding", False,
+                     "Grappler's constant folding when training on a CPU with TensorFlow (default off, as "
+                     "recipes/train.py: keras_creps.utils.tf_constant_folding).")
 flags.DEFINE_list("precision", ["float32"],
                   "Precisions to time, each configuration in each: float32, bfloat16 (inference: the line network's "
                   "products in bfloat16, PSNR against float32 reported; training: the mixed_bfloat16 policy). "
@@ -162,6 +165,9 @@ def run_train_child(name):
     # (`--train_inter_op_threads` overrides it).
     inter_op = FLAGS.train_inter_op_threads or (1 if run_ops_in_turn() else None)
     set_threads(backend, FLAGS.threads, inter_op)
+    from keras_creps.utils.tf_constant_folding import skip_constant_folding
+
+    folding_off = not FLAGS.tf_constant_folding and skip_constant_folding()
     from keras_creps.training.configs import build_gan
     from keras_creps.utils.allocator import release_unused_memory
     from keras_creps.utils.random_seed import set_random_seed
@@ -226,7 +232,7 @@ def run_train_child(name):
         "rss_after_import_mb": rss_import,
         "peak_rss_mb": peak_rss_mb(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "inter_op_threads": inter_op,
+        "inter_op_threads": inter_op, "constant_folding_off": folding_off,
         "step_macs": training_step_macs(gan, spec["batch"]), "matmul_gflops": rate,
     }))
 
@@ -317,7 +323,8 @@ def run_ours(name, precision, backend):
     cmd = [sys.executable, os.path.abspath(__file__), f"--child={name}", f"--runs={FLAGS.runs}",
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
            f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
-           f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}"]
+           f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}",
+           f"--tf_constant_folding={FLAGS.tf_constant_folding}"]
     if FLAGS.train_inter_op_threads:
         cmd.append(f"--train_inter_op_threads={FLAGS.train_inter_op_threads}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
