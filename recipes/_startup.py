@@ -135,9 +135,10 @@ def quiet_startup(verbosity=None, import_tensorflow=None):
         verbosity: int or None. absl verbosity; None reads `--verbosity`
             / `-v` when given on the command line, else -1 (WARNING).
         import_tensorflow: bool or None. Import TensorFlow now, filtered.
-            None: when Keras' backend (`KERAS_BACKEND`, else keras.json,
-            read by `_lean_keras.configured_backend`) is TensorFlow; recipes that use `tf.data` on every backend pass
-            True. False only sets the variable.
+            None: when Keras' backend (`KERAS_BACKEND`, else keras.json, as
+            `_lean_keras.configured_backend` reads it) is TensorFlow;
+            recipes that use `tf.data` on every backend pass True. False
+            only sets the variable.
 
     Returns:
         bool. Whether the start-up lines are hidden.

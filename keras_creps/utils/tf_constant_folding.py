@@ -2,23 +2,24 @@
 
 Before a `tf.function` graph first runs, TensorFlow's graph optimizer
 (Grappler) evaluates every part of it that depends only on constants and
-stores the results in the graph as new constants. A training graph has many
-such parts (fills and broadcasts of static shapes in the gradients and the
-optimizer updates), and each compiled graph keeps its own folded copies for
-as long as it lives. `CREPSGAN` compiles one graph per combination of
+stores the results in the graph as new constants. Each compiled graph keeps
+its own folded constants for as long as it lives (which parts of the
+training graph fold was not traced). `CREPSGAN` compiles one graph per combination of
 phases (four with the default lazy regularization intervals), so the copies
 add up.
 
 Measured on this project's 2-core test machine, `small` GAN at 64^2, batch
 16, float32 graph mode (2026-12-03). The four step graphs compiled and run
 in turn in one process: the RSS above the imports after the fourth was
-5149-5187 MB with folding and 4605 MB without it. With glibc returning every
-freed block of 1 MB or more, the live memory after the four graphs was
-2657 MB against 1945 MB. `recipes/benchmark.py --only train_small_64_b16`
-peaked at 5282 MB without folding against 5553-5596 MB in three runs with
-it (2026-12-03). Speed was unchanged within the machine's noise: the step
-ran at 73 % of the matrix-product rate timed in the same process, against
-66-76 % with folding.
+5149-5187 MB with folding and 4605 MB without it. With TensorFlow on the
+system allocator (`TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1`) and glibc returning
+every freed block of 1 MB or more, the live memory after the four graphs
+was 2657 MB against 1945 MB. `recipes/benchmark.py --only
+train_small_64_b16` peaked at 5282 and 5135 MB without folding (the second
+run side by side with the official's 5279 MB) against 5553 and 5596 MB in
+the two runs with folding since JAX left the import. Speed was unchanged
+within the machine's noise: the step ran at 73 % of the matrix-product
+rate timed in the same process in both runs, against 66-76 % with folding.
 
 The setting is process-wide, so the library never makes it on its own:
 `recipes/train.py` and the training benchmark call this at start-up. It is
