@@ -4,9 +4,9 @@ Before a `tf.function` graph first runs, TensorFlow's graph optimizer
 (Grappler) evaluates every part of it that depends only on constants and
 stores the results in the graph as new constants. Each compiled graph keeps
 its own folded constants for as long as it lives (which parts of the
-training graph fold was not traced). `CREPSGAN` compiles one graph per combination of
-phases (four with the default lazy regularization intervals), so the copies
-add up.
+training graph fold was not traced). `CREPSGAN` compiles one graph per
+combination of phases (four with the default lazy regularization
+intervals), so the copies add up.
 
 Measured on this project's 2-core test machine, `small` GAN at 64^2, batch
 16, float32 graph mode (2026-12-03). The four step graphs compiled and run
