@@ -155,19 +155,17 @@ def run_train_child(name):
     import keras
     import numpy as np
 
-    from keras_creps.utils.xla_cpu import use_training_xla_flags
+    from keras_creps.utils.training_runtime import configure_training_runtime
 
-    use_training_xla_flags()  # on JAX, as recipes/train.py does
+    # The settings recipes/train.py makes, in the same call; the flags below
+    # override two of them for A/B runs.
+    made = configure_training_runtime(keep_freed=FLAGS.keep_freed_memory,
+                                      constant_folding=FLAGS.tf_constant_folding)
     backend = keras.config.backend()
-    from keras_creps.utils.tf_threads import run_ops_in_turn
-
-    # One inter-op thread on a CPU with TensorFlow, as recipes/train.py
-    # (`--train_inter_op_threads` overrides it).
-    inter_op = FLAGS.train_inter_op_threads or (1 if run_ops_in_turn() else None)
+    # One inter-op thread on a CPU with TensorFlow (`--train_inter_op_threads` overrides it).
+    inter_op = FLAGS.train_inter_op_threads or (1 if made["ops_in_turn"] else None)
     set_threads(backend, FLAGS.threads, inter_op)
-    from keras_creps.utils.tf_constant_folding import skip_constant_folding
-
-    folding_off = not FLAGS.tf_constant_folding and skip_constant_folding()
+    folding_off = made["constant_folding_off"]
     from keras_creps.training.configs import build_gan
     from keras_creps.utils.allocator import release_unused_memory
     from keras_creps.utils.random_seed import set_random_seed
@@ -238,13 +236,13 @@ def run_train_child(name):
 
 
 def run_child(name):
+    if name in TRAIN_BENCH:
+        run_train_child(name)  # makes the training settings, keep_freed_memory among them
+        return
     if FLAGS.keep_freed_memory:
         from keras_creps.utils.allocator import keep_freed_memory
 
         keep_freed_memory()
-    if name in TRAIN_BENCH:
-        run_train_child(name)
-        return
     import keras
     import numpy as np
 

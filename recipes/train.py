@@ -326,18 +326,11 @@ def run(argv):
 def main(argv):
     quiet_startup(import_tensorflow=True)  # tf.data on every backend
     use_dataset_image_limits()
-    from keras_creps.utils.allocator import keep_freed_memory
+    from keras_creps.utils.training_runtime import configure_training_runtime
 
-    keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
-    from keras_creps.utils.xla_cpu import use_training_xla_flags
-
-    use_training_xla_flags()  # on JAX: YNNPACK convolutions, less memory; see the module
-    from keras_creps.utils.tf_threads import run_ops_in_turn
-
-    run_ops_in_turn()  # on a CPU with TensorFlow, one graph op at a time: less memory, see the module
-    from keras_creps.utils.tf_constant_folding import skip_constant_folding
-
-    skip_constant_folding()  # on a CPU with TensorFlow: ~300 MB less at the peak, see the module
+    # Process-wide CPU settings (malloc reuse; JAX's XLA flags; TensorFlow one op
+    # at a time and no constant folding), before anything compiles: see the module.
+    configure_training_runtime()
     if len(argv) > 1:
         print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
         sys.exit(2)

@@ -17,8 +17,9 @@ MALLOC_TRIM_THRESHOLD_=<large>` in the environment does; PyTorch's own
 performance guides reach the same end by preloading jemalloc or tcmalloc.
 
 The setting is process-wide, so the library never makes it on its own: the
-recipes call it at start-up (`recipes/train.py`, `generate.py`,
-`benchmark.py`, `calc_metrics.py`), and a notebook or script may too.
+recipes call it at start-up (`generate.py`, `benchmark.py`,
+`calc_metrics.py`; `train.py` through `configure_training_runtime` in
+`training_runtime.py`), and a notebook or script may too.
 
 `release_unused_memory`: give back what building the networks left behind.
 On JAX every initializer runs as its own compiled XLA program, one per

@@ -22,7 +22,9 @@ within the machine's noise: the step ran at 73 % of the matrix-product
 rate timed in the same process in both runs, against 66-76 % with folding.
 
 The setting is process-wide, so the library never makes it on its own:
-`recipes/train.py` and the training benchmark call this at start-up. It is
+`configure_training_runtime` (`training_runtime.py`, called by
+`recipes/train.py` and the training benchmark at start-up) makes it with
+the other CPU training settings; a notebook that trains calls that too. It is
 left alone with a GPU (not measured there) and when the user already chose
 a `constant_folding` setting through `tf.config.optimizer`.
 """

@@ -38,8 +38,10 @@ memory 982-1002 vs 1037 MB; a large bfloat16 product ran slower with it,
 with it (peak 1201 vs 1258 MB, one run each side by side).
 
 XLA reads its flags once, when JAX starts its CPU client, and the setting is
-process-wide, so the library never makes it on its own: `recipes/train.py`
-and the training benchmark call this at start-up.
+process-wide, so the library never makes it on its own:
+`configure_training_runtime` (`training_runtime.py`, called by
+`recipes/train.py` and the training benchmark at start-up) makes it with
+the other CPU training settings.
 """
 
 import os

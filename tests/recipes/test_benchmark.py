@@ -133,5 +133,8 @@ def test_training_run_reports_its_arithmetic_rate(tmp_path):
     assert set(macs) == {"Gmain", "Dmain", "Greg", "Dreg", "total"} and macs["Dmain"] > macs["Gmain"] > 0
     assert r["achieved_gflops"] == pytest.approx(2 * macs["total"] / r["mean_s_per_step"] / 1e9)
     assert r["matmul_gflops"] > 1.0
+    # recipes/train.py's CPU training settings (configure_training_runtime), made in the child too.
+    on_tf = keras.config.backend() == "tensorflow"
+    assert (r["constant_folding_off"], r["inter_op_threads"]) == (on_tf, 1 if on_tf else None), r
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| train_tiny_16_b4 |"))
     assert f"| {r['achieved_gflops']:.0f} | {r['achieved_gflops'] / r['matmul_gflops']:.0%} of" in row, row
