@@ -23,6 +23,11 @@ float32.
 The scope is read when a layer's `call` runs its Python code: at trace time
 for `tf.function` and `jax.jit` (enter it inside the traced function, so the
 compiled program fixes its precision) and at every call in eager mode.
+
+On TensorFlow with neither bfloat16 CPU instructions nor a GPU, the rounded
+operands are multiplied in float32: TensorFlow's emulated bfloat16 product
+was slower than float32 there and its result strayed further than one
+rounding (`keras_creps.utils.cpu_features` has the measurement).
 """
 
 import contextlib
@@ -32,6 +37,7 @@ import keras
 from keras import ops
 
 from keras_creps.layers.fast_matmul import fast_matmul
+from keras_creps.utils.cpu_features import cpu_has_bfloat16
 
 __all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision"]
 
@@ -86,6 +92,9 @@ def matmul(x, kernel):
         # Float32 as written, or a mixed-precision layer already computing in 16 bits.
         return fast_matmul(x, ops.cast(kernel, x.dtype))
     x16, kernel16 = ops.cast(x, dtype), ops.cast(kernel, dtype)
+    if _emulated_on_tensorflow():
+        # Same rounded operands, float32 accumulation, faster than the emulation.
+        return fast_matmul(ops.cast(x16, x.dtype), ops.cast(kernel16, x.dtype))  # [..., P, O]
     if keras.backend.backend() == "jax":
         # `ops.matmul` has no way to ask for a float32 result, and XLA:CPU
         # computes a bfloat16-result product slowly: measured on this
@@ -97,3 +106,12 @@ def matmul(x, kernel):
         return jnp.matmul(x16, kernel16, preferred_element_type=x.dtype)  # [..., P, O]
     product = ops.matmul(x16, kernel16)  # [..., P, O], float32 accumulation
     return ops.cast(product, x.dtype)
+
+
+def _emulated_on_tensorflow():
+    """Whether TensorFlow would run a bfloat16 product without hardware for it (see the module)."""
+    if keras.backend.backend() != "tensorflow" or cpu_has_bfloat16() is not False:
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")

@@ -57,3 +57,20 @@ def test_modulated_dense_rounds_only_inside_the_scope():
     np.testing.assert_array_equal(to_numpy(layer(x, w)), exact)
     error = np.max(np.abs(rounded - exact)) / np.max(np.abs(exact))
     assert 1e-4 < error < 3e-2, error
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's bfloat16 emulation only")
+def test_tensorflow_without_bfloat16_units_multiplies_the_rounded_operands_in_float32(monkeypatch):
+    import keras_creps.layers.matmul_precision as module
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 40, 72)).astype("float32")
+    kernel = rng.normal(size=(3, 72, 24)).astype("float32")
+    from_rounded = bfloat16_rounded(x) @ bfloat16_rounded(kernel)
+    scale = np.max(np.abs(from_rounded))
+    monkeypatch.setattr(module, "cpu_has_bfloat16", lambda: False)
+    with matmul_precision("bfloat16"):
+        y = to_numpy(matmul(x, kernel))
+    # The float32 product of the rounded operands, not a bfloat16 one (which rounds its result).
+    assert np.max(np.abs(y - from_rounded)) <= 1e-6 * scale
+    assert np.max(np.abs(y - x.astype(np.float64) @ kernel.astype(np.float64))) > 1e-4 * scale
