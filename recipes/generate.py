@@ -94,6 +94,10 @@ def fail(message, code=2):
     sys.exit(code)
 
 
+BFLOAT16_EMULATED = ("--precision bfloat16: this CPU has no bfloat16 instructions and there is no GPU, so the "
+                     "products' rounded operands are multiplied in float32: no faster than float32")
+
+
 def warn(message):
     print(f"generate.py: warning: {message}", file=sys.stderr)
 
@@ -338,6 +342,10 @@ def main(argv):
         check_output_dir(FLAGS.outdir, name="--outdir")
     except OutputPathError as e:
         fail(str(e), code=1)
+    from keras_creps.utils.cpu_features import bfloat16_is_emulated
+
+    if FLAGS.precision == "bfloat16" and bfloat16_is_emulated():
+        warn(BFLOAT16_EMULATED)
 
     from keras_creps.models.network_paths import class_names_of
     from keras_creps.rendering import batch_render

@@ -145,6 +145,10 @@ def _say(line):
     print(f"train.py: {line}")
 
 
+BFLOAT16_EMULATED = ("warning: --mixed_precision bfloat16 on a CPU without bfloat16 instructions and no GPU: "
+                     "every product is emulated, slower than float32 (PyTorch's ~100x; keras_creps/utils/cpu_features.py)")
+
+
 def _warn(line):
     print(f"train.py: {line}", file=sys.stderr)
 
@@ -261,6 +265,7 @@ def train(opts=None):
     from keras_creps.training.distribute import distribution_scope
     from keras_creps.training.resume import inherit_run_options
     from keras_creps.training.run_errors import OptionError
+    from keras_creps.utils.cpu_features import bfloat16_is_emulated
 
     opts = opts if opts is not None else read_options()
     if opts.resume:
@@ -277,6 +282,8 @@ def train(opts=None):
                 raise OptionError(f"bad --gpus={opts.gpus}: {error}") from None
             if opts.mixed_precision != "none":
                 keras.config.set_dtype_policy(f"mixed_{opts.mixed_precision}")
+            if opts.mixed_precision == "bfloat16" and bfloat16_is_emulated():
+                _warn(BFLOAT16_EMULATED)
             return _train(opts, strategy, source)
     finally:
         keras.config.set_dtype_policy(previous_policy)

@@ -24,10 +24,11 @@ The scope is read when a layer's `call` runs its Python code: at trace time
 for `tf.function` and `jax.jit` (enter it inside the traced function, so the
 compiled program fixes its precision) and at every call in eager mode.
 
-On TensorFlow with neither bfloat16 CPU instructions nor a GPU, the rounded
-operands are multiplied in float32: TensorFlow's emulated bfloat16 product
-was slower than float32 there and its result strayed further than one
-rounding (`keras_creps.utils.cpu_features` has the measurement).
+On a CPU without bfloat16 instructions (and no GPU in use), TensorFlow and
+PyTorch multiply the rounded operands in float32: their own emulated
+bfloat16 products were slower than float32 there, PyTorch's about 100x,
+and TensorFlow's strayed further than one rounding
+(`keras_creps.utils.cpu_features` has the measurements).
 """
 
 import contextlib
@@ -37,6 +38,7 @@ import keras
 from keras import ops
 
 from keras_creps.layers.fast_matmul import fast_matmul
+from keras_creps.utils.cpu_features import bfloat16_is_emulated
 from keras_creps.utils.cpu_features import cpu_has_bfloat16
 
 __all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision"]
@@ -92,7 +94,7 @@ def matmul(x, kernel):
         # Float32 as written, or a mixed-precision layer already computing in 16 bits.
         return fast_matmul(x, ops.cast(kernel, x.dtype))
     x16, kernel16 = ops.cast(x, dtype), ops.cast(kernel, dtype)
-    if _emulated_on_tensorflow():
+    if _emulated(x16):
         # Same rounded operands, float32 accumulation, faster than the emulation.
         return fast_matmul(ops.cast(x16, x.dtype), ops.cast(kernel16, x.dtype))  # [..., P, O]
     if keras.backend.backend() == "jax":
@@ -108,10 +110,11 @@ def matmul(x, kernel):
     return ops.cast(product, x.dtype)
 
 
-def _emulated_on_tensorflow():
-    """Whether TensorFlow would run a bfloat16 product without hardware for it (see the module)."""
-    if keras.backend.backend() != "tensorflow" or cpu_has_bfloat16() is not False:
-        return False
-    import tensorflow as tf
-
-    return not tf.config.list_physical_devices("GPU")
+def _emulated(x16):
+    """Whether the backend would run a bfloat16 product of `x16` without hardware for it (module)."""
+    backend = keras.backend.backend()
+    if backend == "jax" or cpu_has_bfloat16() is not False:
+        return False  # XLA:CPU multiplies bfloat16 operands in float32 itself (utils/cpu_features.py)
+    if backend == "torch":
+        return x16.device.type == "cpu"  # a CPU tensor, whatever GPUs the machine has
+    return bfloat16_is_emulated()

@@ -1,33 +1,42 @@
-"""`cpu_has_bfloat16`: whether this CPU multiplies bfloat16 in hardware.
+"""`cpu_has_bfloat16`, `bfloat16_is_emulated`: whether bfloat16 products run in hardware here.
 
 bfloat16 pays on a CPU only where it has instructions for bfloat16 dot
 products: AVX512-BF16 or AMX-BF16 on x86, the `bf16` extension on Arm.
-Elsewhere every backend emulates it, and on TensorFlow the emulation is
-both slower and less exact than float32. Measured on a 2-core AVX2 machine
-(2026-12-03, TensorFlow 2.21): a `[4096, 1024] x [1024, 1024]` product ran
-at 62-68 GFLOP/s in bfloat16 against 88-92 in float32, and a bfloat16
-`[2, 64, 96] x [2, 96, 48]` product was off the float32 product of the same
-rounded operands by 5.4e-3 of its largest value, more than the one
-bfloat16 rounding of the result (2^-8 = 3.9e-3) that float32 accumulation
-allows. On the AVX512-BF16 machine of the README's tables the same products
-ran 1.9x faster than float32, within that bound.
+Elsewhere every backend emulates it, each in its own way. Measured on a
+2-core AVX2 machine (2026-12-03; TensorFlow 2.21, PyTorch 2.13, jaxlib
+0.10.2), a `[4096, 1024] x [1024, 1024]` product in GFLOP/s, bfloat16
+against float32:
 
-The answer comes from the flags the kernel reports (`/proc/cpuinfo`), so
-it is known on Linux only; elsewhere it is `None` and callers keep their
-default.
+- PyTorch: 0.8 against 75; the same rounded operands cast to float32 and
+  multiplied: 84;
+- TensorFlow: 62-68 against 88-92, and a bfloat16 `[2, 64, 96] x
+  [2, 96, 48]` product was off the float32 product of the same rounded
+  operands by 5.4e-3 of its largest value, more than the one bfloat16
+  rounding of the result (2^-8 = 3.9e-3) that float32 accumulation allows;
+- JAX (float32 result asked for): 62 against 76, off by 1.7e-7: XLA:CPU
+  computes it in float32.
+
+On the AVX512-BF16 machine of the README's tables, bfloat16 products ran
+about 1.9x faster than float32 on TensorFlow and JAX, within that bound.
+
+`cpu_has_bfloat16` reads the flags the kernel reports (`/proc/cpuinfo`), so
+it knows on Linux only; elsewhere it is `None` and callers keep their
+default. `bfloat16_is_emulated` adds the Keras backend's view: no GPU to
+compute on either. `matmul_precision` multiplies rounded operands in
+float32 then, and the recipes say that bfloat16 will not be faster.
 
 Example:
 ```python
-from keras_creps.utils.cpu_features import cpu_has_bfloat16
+from keras_creps.utils.cpu_features import bfloat16_is_emulated
 
-if cpu_has_bfloat16() is False:
-    print("no bfloat16 units on this CPU: float32 is as fast")
+if bfloat16_is_emulated():
+    print("no bfloat16 instructions on this CPU and no GPU: float32 is as fast")
 ```
 """
 
 import functools
 
-__all__ = ["cpu_has_bfloat16"]
+__all__ = ["bfloat16_is_emulated", "cpu_has_bfloat16"]
 
 # x86 (`flags`) and Arm (`Features`) names of bfloat16 dot-product instructions.
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
@@ -60,3 +69,30 @@ def _cached(cpuinfo_path):
     except OSError:
         return None
     return None
+
+
+def bfloat16_is_emulated():
+    """Whether the Keras backend computes on a CPU known to lack bfloat16 instructions.
+
+    Returns:
+        `True` if `cpu_has_bfloat16()` is `False` and the backend sees no
+        GPU; `False` otherwise (hardware bfloat16, a GPU, or not known).
+    """
+    if cpu_has_bfloat16() is not False:
+        return False
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.config.list_physical_devices("GPU")
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "cpu"
+    if backend == "torch":
+        import torch
+
+        return not torch.cuda.is_available()
+    return True

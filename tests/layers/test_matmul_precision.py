@@ -59,8 +59,8 @@ def test_modulated_dense_rounds_only_inside_the_scope():
     assert 1e-4 < error < 3e-2, error
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's bfloat16 emulation only")
-def test_tensorflow_without_bfloat16_units_multiplies_the_rounded_operands_in_float32(monkeypatch):
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="XLA:CPU multiplies bfloat16 in float32 itself")
+def test_a_cpu_without_bfloat16_units_multiplies_the_rounded_operands_in_float32(monkeypatch):
     import keras_creps.layers.matmul_precision as module
 
     rng = np.random.default_rng(2)
@@ -69,6 +69,7 @@ def test_tensorflow_without_bfloat16_units_multiplies_the_rounded_operands_in_fl
     from_rounded = bfloat16_rounded(x) @ bfloat16_rounded(kernel)
     scale = np.max(np.abs(from_rounded))
     monkeypatch.setattr(module, "cpu_has_bfloat16", lambda: False)
+    monkeypatch.setattr(module, "bfloat16_is_emulated", lambda: True)  # and no GPU
     with matmul_precision("bfloat16"):
         y = to_numpy(matmul(x, kernel))
     # The float32 product of the rounded operands, not a bfloat16 one (which rounds its result).

@@ -319,6 +319,8 @@ def test_read_only_outdir_is_one_line_exit_1(tiny_network, tmp_path):
 
 
 def test_bfloat16_precision_everywhere_a_view_is_rendered(tiny_network, tmp_path):
+    from keras_creps.utils.cpu_features import bfloat16_is_emulated
+
     common = ["--network", tiny_network, "--seeds", "5-6", "--class_index", "1", "--nogrid"]
     # 16x16 in one batch, 64x64 tile by tile; the rotated view goes through the points function.
     views = {"grid": ["--scales", "1,4", "--max_untiled_pixels", "300", "--tile", "7"],
@@ -327,6 +329,9 @@ def test_bfloat16_precision_everywhere_a_view_is_rendered(tiny_network, tmp_path
         for precision in ("float32", "bfloat16"):
             proc = run(*common, *args, "--precision", precision, "--outdir", str(tmp_path / precision / name))
             assert proc.returncode == 0, proc.stderr[-2000:]
+            # This machine's answer: a CPU without bfloat16 instructions (and no GPU) is told so.
+            told = "this CPU has no bfloat16 instructions" in proc.stderr
+            assert told is (precision == "bfloat16" and bfloat16_is_emulated()), proc.stderr[-2000:]
     errors = []
     for name, size in (("grid", 16), ("grid", 64), ("rot", 16)):
         for seed in (5, 6):

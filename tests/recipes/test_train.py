@@ -107,6 +107,17 @@ def test_dry_run_float16_turns_on_loss_scaling(data, tmp_path, capsys):
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
 
 
+@pytest.mark.parametrize("emulated", [True, False])
+def test_bfloat16_on_a_cpu_without_its_instructions_warns(data, tmp_path, capsys, monkeypatch, emulated):
+    import keras_creps.utils.cpu_features as cpu_features
+
+    monkeypatch.setattr(cpu_features, "bfloat16_is_emulated", lambda: emulated)
+    assert train.run(args(data, tmp_path / "never", "--dry_run", "--mixed_precision", "bfloat16")) is None
+    captured = capsys.readouterr()
+    assert '"dtype_policy": "mixed_bfloat16"' in captured.out
+    assert ("without bfloat16 instructions" in captured.err) is emulated, captured.err
+
+
 def test_run_directory(runs, data):
     full = runs[0]
     assert os.path.basename(runs[2])[:6] == "00001-"
