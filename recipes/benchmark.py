@@ -280,7 +280,11 @@ def run_child(name):
             times.append(time.perf_counter() - t0)
     peak = peak_rss_mb()
     psnr = psnr_against_float32(generator, generate, coords) if precision != "float32" and not too_slow else None
-    rate = matmul_gflops(backend, precision) if FLAGS.matmul_rate else None
+    # The products as the layers run them: without bfloat16 instructions, float32 ones (matmul_precision).
+    from keras_creps.utils.cpu_features import bfloat16_is_emulated
+
+    product_dtype = "float32" if backend != "jax" and bfloat16_is_emulated() else precision
+    rate = matmul_gflops(backend, product_dtype) if FLAGS.matmul_rate else None
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params, "precision": precision,
         "output_shape": list(images.shape), "finite": bool(np.isfinite(images).all()),
@@ -465,6 +469,7 @@ def write_report(backend, results, official_doc, wall_s):
     import keras
 
     from keras_creps.models.creps_macs import creps_generator_macs
+    from keras_creps.utils.cpu_features import cpu_has_bfloat16
     from keras_creps.utils.files import atomic_write
 
     doc = {
@@ -473,6 +478,8 @@ def write_report(backend, results, official_doc, wall_s):
         "precisions": FLAGS.precision, "repeat": FLAGS.repeat,
         "backend": backend, "keras_version": keras.__version__, "jit_compile": FLAGS.jit_compile,
         "threads": FLAGS.threads, "runs": FLAGS.runs, "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        # False: bfloat16 rows ran float32 products of rounded operands (keras_creps/utils/cpu_features.py).
+        "cpu_has_bfloat16": cpu_has_bfloat16(),
         "keep_freed_memory": FLAGS.keep_freed_memory,
         "python": platform.python_version(), "creps_kwargs": PAPER_FFHQ,
         "timing_protocol": "fresh subprocess per config and repeat; import and start the backend runtime (RSS after "

@@ -22,6 +22,9 @@ def test_smoke_run_writes_official_schema(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(out.read_text())
+    from keras_creps.utils.cpu_features import cpu_has_bfloat16
+
+    assert doc["cpu_has_bfloat16"] is cpu_has_bfloat16()  # says how to read the bfloat16 rows
     r = doc["results"]["smoke_16_b2"]
     for key in ("median_s_per_batch", "images_per_s", "peak_rss_mb", "macs_per_image", "achieved_gflops",
                 "rss_after_import_mb", "working_memory_mb"):
