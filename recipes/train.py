@@ -146,7 +146,8 @@ def _say(line):
 
 
 BFLOAT16_EMULATED = ("warning: --mixed_precision bfloat16 on a CPU without bfloat16 instructions and no GPU: "
-                     "every product is emulated, slower than float32 (PyTorch's ~100x; keras_creps/utils/cpu_features.py)")
+                     "every product is emulated, slower than float32 (PyTorch's ~100x slower; see "
+                     "keras_creps/utils/cpu_features.py)")
 
 
 def _warn(line):

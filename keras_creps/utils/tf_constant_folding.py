@@ -24,9 +24,10 @@ rate timed in the same process in both runs, against 66-76 % with folding.
 The setting is process-wide, so the library never makes it on its own:
 `configure_training_runtime` (`training_runtime.py`, called by
 `recipes/train.py` and the training benchmark at start-up) makes it with
-the other CPU training settings; a notebook that trains calls that too. It is
-left alone with a GPU (not measured there) and when the user already chose
-a `constant_folding` setting through `tf.config.optimizer`.
+the other CPU training settings, and a script or notebook that trains on
+a CPU should call that too. It is left alone with a GPU (not measured
+there) and when the user already chose a `constant_folding` setting
+through `tf.config.optimizer`.
 """
 
 import keras

@@ -19,11 +19,12 @@ CPU is bounded by memory before time, so one op at a time is the default
 there.
 
 The setting is process-wide and must be made before TensorFlow's runtime
-starts, so the library never makes it on its own: `configure_training_runtime`
-(`training_runtime.py`, called by `recipes/train.py` and the training
-benchmark at start-up) makes it with the other CPU training settings. It is left alone with a GPU
-(there, inter-op threads launch the replicas' kernels) and when the user
-chose a number (`TF_NUM_INTEROP_THREADS` or
+starts, so the library never makes it on its own:
+`configure_training_runtime` (`training_runtime.py`, called by
+`recipes/train.py` and the training benchmark at start-up) makes it with
+the other CPU training settings. It is left alone with a GPU (there,
+inter-op threads launch the replicas' kernels) and when the user chose a
+number (`TF_NUM_INTEROP_THREADS` or
 `tf.config.threading.set_inter_op_parallelism_threads`).
 """
 
