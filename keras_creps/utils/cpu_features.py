@@ -74,6 +74,9 @@ def _cached(cpuinfo_path):
 def bfloat16_is_emulated():
     """Whether the Keras backend computes on a CPU known to lack bfloat16 instructions.
 
+    On JAX (on a CPU without the instructions) this starts JAX's client, so
+    set `XLA_FLAGS` (e.g. `configure_training_runtime`) before calling it.
+
     Returns:
         `True` if `cpu_has_bfloat16()` is `False` and the backend sees no
         GPU; `False` otherwise (hardware bfloat16, a GPU, or not known).
