@@ -280,10 +280,10 @@ def run_child(name):
             times.append(time.perf_counter() - t0)
     peak = peak_rss_mb()
     psnr = psnr_against_float32(generator, generate, coords) if precision != "float32" and not too_slow else None
-    # The products as the layers run them: without bfloat16 instructions, float32 ones (matmul_precision).
-    from keras_creps.utils.cpu_features import bfloat16_is_emulated
+    # The products as the layers run them: without bfloat16 instructions, float32 ones.
+    from keras_creps.layers.matmul_precision import multiplies_bfloat16_in_float32
 
-    product_dtype = "float32" if backend != "jax" and bfloat16_is_emulated() else precision
+    product_dtype = "float32" if multiplies_bfloat16_in_float32() else precision
     rate = matmul_gflops(backend, product_dtype) if FLAGS.matmul_rate else None
     print(json.dumps({
         "name": name, "spec": spec, "backend": backend, "n_params": n_params, "precision": precision,

@@ -41,7 +41,7 @@ from keras_creps.layers.fast_matmul import fast_matmul
 from keras_creps.utils.cpu_features import bfloat16_is_emulated
 from keras_creps.utils.cpu_features import cpu_has_bfloat16
 
-__all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision"]
+__all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision", "multiplies_bfloat16_in_float32"]
 
 MATMUL_DTYPES = ("float32", "bfloat16")
 
@@ -94,7 +94,7 @@ def matmul(x, kernel):
         # Float32 as written, or a mixed-precision layer already computing in 16 bits.
         return fast_matmul(x, ops.cast(kernel, x.dtype))
     x16, kernel16 = ops.cast(x, dtype), ops.cast(kernel, dtype)
-    if _emulated(x16):
+    if multiplies_bfloat16_in_float32(x16):
         # Same rounded operands, float32 accumulation, faster than the emulation.
         return fast_matmul(ops.cast(x16, x.dtype), ops.cast(kernel16, x.dtype))  # [..., P, O]
     if keras.backend.backend() == "jax":
@@ -110,11 +110,20 @@ def matmul(x, kernel):
     return ops.cast(product, x.dtype)
 
 
-def _emulated(x16):
-    """Whether the backend would run a bfloat16 product of `x16` without hardware for it (module)."""
+def multiplies_bfloat16_in_float32(x16=None):
+    """Whether `matmul` in a bfloat16 scope multiplies the rounded operands in float32 here.
+
+    True on TensorFlow and PyTorch when the CPU computing the product has no
+    bfloat16 instructions (see the module); a benchmark reads such rows
+    against the float32 product rate.
+
+    Args:
+        x16: the rounded left operand, whose device decides on PyTorch;
+            None for a CPU tensor.
+    """
     backend = keras.backend.backend()
     if backend == "jax" or cpu_has_bfloat16() is not False:
         return False  # XLA:CPU multiplies bfloat16 operands in float32 itself (utils/cpu_features.py)
     if backend == "torch":
-        return x16.device.type == "cpu"  # a CPU tensor, whatever GPUs the machine has
+        return x16 is None or x16.device.type == "cpu"  # a CPU tensor, whatever GPUs the machine has
     return bfloat16_is_emulated()

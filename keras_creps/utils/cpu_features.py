@@ -43,6 +43,7 @@ BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 CPUINFO = "/proc/cpuinfo"
 
 
+@functools.lru_cache(maxsize=None)  # the flags do not change while the process runs
 def cpu_has_bfloat16(cpuinfo_path=CPUINFO):
     """Whether the CPU has bfloat16 dot-product instructions: `True`, `False`, or `None` if unknown.
 
@@ -55,11 +56,6 @@ def cpu_has_bfloat16(cpuinfo_path=CPUINFO):
         `False` if they name none, `None` if the file cannot be read or
         lists no flags (not Linux, or an unusual kernel).
     """
-    return _cached(cpuinfo_path)
-
-
-@functools.lru_cache(maxsize=None)
-def _cached(cpuinfo_path):
     try:
         with open(cpuinfo_path, errors="replace") as cpuinfo:
             for line in cpuinfo:

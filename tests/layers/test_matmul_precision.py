@@ -70,6 +70,7 @@ def test_a_cpu_without_bfloat16_units_multiplies_the_rounded_operands_in_float32
     scale = np.max(np.abs(from_rounded))
     monkeypatch.setattr(module, "cpu_has_bfloat16", lambda: False)
     monkeypatch.setattr(module, "bfloat16_is_emulated", lambda: True)  # and no GPU
+    assert module.multiplies_bfloat16_in_float32()  # what the benchmark reads its bfloat16 rows against
     with matmul_precision("bfloat16"):
         y = to_numpy(matmul(x, kernel))
     # The float32 product of the rounded operands, not a bfloat16 one (which rounds its result).
