@@ -45,8 +45,8 @@ parse = getattr(recipe, "parse_flags", recipe.FLAGS)
 results = []
 for args in json.loads(sys.stdin.read()):
     recipe.FLAGS.unparse_flags()
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         try:
             result = recipe.main(parse([name + ".py", *args]))
             code = 0 if result is None else result
@@ -54,12 +54,12 @@ for args in json.loads(sys.stdin.read()):
             code = e.code
         except BaseException as e:  # a traceback where one line was due
             code = f"{type(e).__name__}: {e}"
-    results.append([code, err.getvalue()])
+    results.append([code, err.getvalue(), out.getvalue()])
 print(json.dumps(results))
 """
 
 
-def run_cases(script, cases, env=None, limit_memory=False, timeout=900):
+def run_cases(script, cases, env=None, limit_memory=False, timeout=900, stdout=False):
     """`[(exit code, stderr)]` of `recipes/<script>` run with each argument list in `cases`, in one process.
 
     Args:
@@ -71,6 +71,7 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900):
             with MemoryError (not for cases that compile: JAX's compiler
             reserves more address space than that).
         timeout: seconds for all cases together.
+        stdout: bool. Also return each case's stdout: `[(exit code, stderr, stdout)]`.
     """
     env = dict(os.environ, KERAS_BACKEND=keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     name = os.path.splitext(script)[0]
@@ -79,7 +80,7 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(results) == len(cases), results
-    return [tuple(result) for result in results]
+    return [tuple(result) if stdout else tuple(result[:2]) for result in results]
 
 
 def last_line(stderr):

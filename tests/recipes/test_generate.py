@@ -19,6 +19,12 @@ def run(*args, cwd=None):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
+def run_together(*cases):
+    """Like `run` for each argument list in `cases`, all in one process (`run_cases`): no start-up per run."""
+    results = run_cases("generate.py", [list(args) for args in cases], stdout=True)
+    return [subprocess.CompletedProcess(args, code, out, err) for args, (code, err, out) in zip(cases, results)]
+
+
 @pytest.fixture(scope="module")
 def tiny_network(tmp_path_factory):
     from keras_creps import CREPSGenerator
@@ -145,11 +151,11 @@ def saved_models(tmp_path_factory):
 @pytest.mark.recipe_behaviour
 def test_presets_by_default_and_by_name(saved_models, tmp_path):
     common = ["--saved_models", str(saved_models), "--seeds", "1", "--scales", "1", "--nogrid"]
-    proc = run(*common, "--outdir", str(tmp_path / "default"))
+    proc, named = run_together([*common, "--outdir", str(tmp_path / "default")],
+                               [*common, "--network", "demo", "--outdir", str(tmp_path / "named")])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "demo" in proc.stdout and "RANDOM" not in proc.stdout
-    proc = run(*common, "--network", "demo", "--outdir", str(tmp_path / "named"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert named.returncode == 0, named.stderr[-2000:]
     by_name = _png(tmp_path / "named" / "demo-seed0001-8x8.png")
     np.testing.assert_array_equal(_png(tmp_path / "default" / "demo-seed0001-8x8.png"), by_name)
 
@@ -174,14 +180,16 @@ def named_classes(tiny_network, tmp_path_factory):
 @pytest.mark.recipe_behaviour
 def test_class_grid_rows_share_the_seeds(named_classes, tmp_path):
     grid_dir, one_dir = tmp_path / "grid", tmp_path / "one"
-    proc = run("--network", str(named_classes), "--classes", "0,2", "--seeds", "1,4", "--scales", "1,4",
-               "--outdir", str(grid_dir))
+    proc, one = run_together(
+        ["--network", str(named_classes), "--classes", "0,2", "--seeds", "1,4", "--scales", "1,4",
+         "--outdir", str(grid_dir)],
+        ["--network", str(named_classes), "--class_index", "2", "--seeds", "4", "--scales", "4", "--nogrid",
+         "--outdir", str(one_dir)],
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "row 0: class 0 (cats)" in proc.stdout and "row 1: class 2 (birds)" in proc.stdout
-    proc = run("--network", str(named_classes), "--class_index", "2", "--seeds", "4", "--scales", "4", "--nogrid",
-               "--outdir", str(one_dir))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "class 2 (birds)" in proc.stdout
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert "class 2 (birds)" in one.stdout
     for n in (16, 64):
         grid = _png(grid_dir / f"emoji-classes-{n}x{n}.png")
         assert grid.shape[:2] == (2 * n, 2 * n)  # rows: classes 0 and 2; columns: seeds 1 and 4
@@ -206,31 +214,32 @@ def test_run_directory_uses_its_newest_snapshot(tiny_network, tmp_path):
                    mapping_layers=1).save(run_dir / "network-snapshot-000000.500.keras")
     os.link(tiny_network, run_dir / "network-snapshot-000001.keras")
     common = ["--seeds", "3", "--class_index", "1", "--scales", "1", "--nogrid"]
-    proc = run("--network", str(run_dir), *common, "--outdir", str(tmp_path / "run"))
+    (tmp_path / "empty_run").mkdir()
+    (tmp_path / "empty_run" / "training_options.json").write_text("{}")
+    proc, file, empty = run_together(["--network", str(run_dir), *common, "--outdir", str(tmp_path / "run")],
+                                     ["--network", tiny_network, *common, "--outdir", str(tmp_path / "file")],
+                                     ["--network", str(tmp_path / "empty_run"), *common,
+                                      "--outdir", str(tmp_path / "none")])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "network-snapshot-000001.keras (the newest EMA snapshot of run" in proc.stdout
     assert "class 1 (dogs)" in proc.stdout
-    proc = run("--network", tiny_network, *common, "--outdir", str(tmp_path / "file"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert file.returncode == 0, file.stderr[-2000:]
     np.testing.assert_array_equal(_png(tmp_path / "run" / "network-snapshot-000001-seed0003-16x16.png"),
                                   _png(tmp_path / "file" / "tiny-seed0003-16x16.png"))
-    (tmp_path / "empty_run").mkdir()
-    (tmp_path / "empty_run" / "training_options.json").write_text("{}")
-    proc = run("--network", str(tmp_path / "empty_run"), *common, "--outdir", str(tmp_path / "none"))
-    assert proc.returncode == 1 and "has no network-snapshot-<kimg> yet" in proc.stderr.strip().splitlines()[-1]
+    assert empty.returncode == 1 and "has no network-snapshot-<kimg> yet" in empty.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.recipe_behaviour
 def test_seeds_render_in_budgeted_batches(tiny_network, tmp_path):
     common = ["--network", tiny_network, "--seeds", "0-23", "--class_index", "0", "--size", "64"]
-    proc = run(*common, "--image_memory_mb", "1", "--outdir", str(tmp_path / "small"))
+    proc, whole = run_together([*common, "--image_memory_mb", "1", "--outdir", str(tmp_path / "small")],
+                               [*common, "--outdir", str(tmp_path / "whole")])
     assert proc.returncode == 0, proc.stderr[-2000:]
     # A quarter of 1 MiB holds 21 images of 64x64x3: two batches; the grid would need more than 1 MiB.
     assert "rendered 24 images of 64x64" in proc.stdout and "(2 batches)" in proc.stdout, proc.stdout
     assert "grid would need" in proc.stdout and not (tmp_path / "small" / "tiny-grid-64x64.png").exists()
-    proc = run(*common, "--outdir", str(tmp_path / "whole"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "(1 batch)" in proc.stdout
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert "(1 batch)" in whole.stdout
     grid = _png(tmp_path / "whole" / "tiny-grid-64x64.png")
     for seed in range(24):
         name = f"tiny-seed{seed:04d}-64x64.png"
