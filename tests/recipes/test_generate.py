@@ -97,13 +97,11 @@ def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
              (one + ["--height", "16", "--width", "48", "--panorama"], wide),
              (one + ["--height", "48", "--width", "16", "--panorama"], tall))
     # One process for the eight runs (each its own process: 47 s of 6 s start-ups, torch, 2026-12-03).
-    results = run_cases("generate.py", [[*common, *args, "--outdir", str(out)] for args, out in views])
-    stderr = {}
-    for (code, err), (_, out) in zip(results, views):
-        assert code == 0, (out.name, err[-2000:])
-        stderr[out.name] = err
-    assert "deprecated" not in stderr["plain"]
-    warnings = [line for line in stderr["moved"].splitlines() if "deprecated" in line]
+    procs = dict(zip(names, run_together(*([*common, *args, "--outdir", str(out)] for args, out in views))))
+    for name, proc in procs.items():
+        assert proc.returncode == 0, (name, proc.stderr[-2000:])
+    assert "deprecated" not in procs["plain"].stderr
+    warnings = [line for line in procs["moved"].stderr.splitlines() if "deprecated" in line]
     assert len(warnings) == 2, warnings
     assert any("--translate x,y" in line and "use --center row,col" in line for line in warnings), warnings
     assert any("--class_idx and --class are deprecated" in line and "use --class_index" in line for line in warnings)
@@ -338,16 +336,17 @@ def test_bfloat16_precision_everywhere_a_view_is_rendered(tiny_network, tmp_path
     views = {"grid": ["--scales", "1,4", "--max_untiled_pixels", "300", "--tile", "7"],
              "rot": ["--scales", "1", "--rotate", "30"]}
     runs = [(name, precision) for name in views for precision in ("float32", "bfloat16")]
-    cases = [[*common, *views[name], "--precision", precision, "--outdir", str(tmp_path / precision / name)]
-             for name, precision in runs]
-    cases.append([*common, "--precision", "float16", "--outdir", str(tmp_path / "x")])
-    *results, (refused, _) = run_cases("generate.py", cases)  # one process, not five
-    for (name, precision), (code, stderr) in zip(runs, results):
-        assert code == 0, (name, precision, stderr[-2000:])
+    *procs, refused = run_together(  # one process, not five
+        *([*common, *views[name], "--precision", precision, "--outdir", str(tmp_path / precision / name)]
+          for name, precision in runs),
+        [*common, "--precision", "float16", "--outdir", str(tmp_path / "x")],
+    )
+    for (name, precision), proc in zip(runs, procs):
+        assert proc.returncode == 0, (name, precision, proc.stderr[-2000:])
         # This machine's answer: a CPU without bfloat16 instructions (and no GPU) is told so.
-        told = "this CPU has no bfloat16 instructions" in stderr
-        assert told is (precision == "bfloat16" and bfloat16_is_emulated()), stderr[-2000:]
-    assert refused == 2
+        told = "this CPU has no bfloat16 instructions" in proc.stderr
+        assert told is (precision == "bfloat16" and bfloat16_is_emulated()), proc.stderr[-2000:]
+    assert refused.returncode == 2
     errors = []
     for name, size in (("grid", 16), ("grid", 64), ("rot", 16)):
         for seed in (5, 6):
