@@ -75,7 +75,8 @@ def bfloat16_is_emulated():
 
     Returns:
         `True` if `cpu_has_bfloat16()` is `False` and the backend sees no
-        GPU; `False` otherwise (hardware bfloat16, a GPU, or not known).
+        GPU or TPU; `False` otherwise (hardware bfloat16, an accelerator,
+        or not known).
     """
     if cpu_has_bfloat16() is not False:
         return False
@@ -83,9 +84,9 @@ def bfloat16_is_emulated():
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
+        from keras_creps.utils.devices import tensorflow_accelerators
 
-        return not tf.config.list_physical_devices("GPU")
+        return not tensorflow_accelerators()
     if backend == "jax":
         import jax
 

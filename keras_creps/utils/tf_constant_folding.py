@@ -25,12 +25,14 @@ The setting is process-wide, so the library never makes it on its own:
 `configure_training_runtime` (`training_runtime.py`, called by
 `recipes/train.py` and the training benchmark at start-up) makes it with
 the other CPU training settings, and a script or notebook that trains on
-a CPU should call that too. It is left alone with a GPU (not measured
-there) and when the user already chose a `constant_folding` setting
+a CPU should call that too. It is left alone with a GPU or TPU (not
+measured there) and when the user already chose a `constant_folding` setting
 through `tf.config.optimizer`.
 """
 
 import keras
+
+from keras_creps.utils.devices import tensorflow_accelerators
 
 __all__ = ["skip_constant_folding"]
 
@@ -43,7 +45,7 @@ def skip_constant_folding():
 
     Returns:
         `True` if the setting was made; `False` where it does not apply: the
-        backend is not TensorFlow, a GPU is visible, or the user already set
+        backend is not TensorFlow, a GPU or TPU is visible, or the user already set
         `constant_folding` with `tf.config.optimizer.set_experimental_options`.
 
     Example:
@@ -59,7 +61,7 @@ def skip_constant_folding():
 
     if "constant_folding" in tf.config.optimizer.get_experimental_options():
         return False
-    if tf.config.list_physical_devices("GPU"):
+    if tensorflow_accelerators():
         return False
     tf.config.optimizer.set_experimental_options({"constant_folding": False})
     return True

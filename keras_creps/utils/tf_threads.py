@@ -22,8 +22,8 @@ The setting is process-wide and must be made before TensorFlow's runtime
 starts, so the library never makes it on its own:
 `configure_training_runtime` (`training_runtime.py`, called by
 `recipes/train.py` and the training benchmark at start-up) makes it with
-the other CPU training settings. It is left alone with a GPU (there,
-inter-op threads launch the replicas' kernels) and when the user chose a
+the other CPU training settings. It is left alone with a GPU or TPU
+(there, inter-op threads launch the replicas' work) and when the user chose a
 number (`TF_NUM_INTEROP_THREADS` or
 `tf.config.threading.set_inter_op_parallelism_threads`).
 """
@@ -31,6 +31,8 @@ number (`TF_NUM_INTEROP_THREADS` or
 import os
 
 import keras
+
+from keras_creps.utils.devices import tensorflow_accelerators
 
 __all__ = ["run_ops_in_turn"]
 
@@ -40,7 +42,7 @@ def run_ops_in_turn():
 
     Returns:
         `True` if the setting was made; `False` where it does not apply: the
-        backend is not TensorFlow, a GPU is visible, the user chose the
+        backend is not TensorFlow, a GPU or TPU is visible, the user chose the
         number, or TensorFlow's runtime has already started.
 
     Example:
@@ -54,7 +56,7 @@ def run_ops_in_turn():
         return False
     import tensorflow as tf
 
-    if tf.config.threading.get_inter_op_parallelism_threads() or tf.config.list_physical_devices("GPU"):
+    if tf.config.threading.get_inter_op_parallelism_threads() or tensorflow_accelerators():
         return False
     try:
         tf.config.threading.set_inter_op_parallelism_threads(1)

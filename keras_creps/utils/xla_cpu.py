@@ -44,6 +44,8 @@ process-wide, so the library never makes it on its own:
 the other CPU training settings.
 """
 
+import importlib.metadata
+import itertools
 import os
 import sys
 
@@ -55,6 +57,11 @@ YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
 MEMORY_ORDER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 LOOP_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters=false"
 TRAINING_FLAGS = (YNN_FLAG, MEMORY_ORDER_FLAG, LOOP_EMITTERS_FLAG)
+# XLA stops the process at a flag it does not know, and these are young
+# (the YNNPACK one especially): add them only to the jaxlib they were
+# measured with or a newer one. An older jaxlib (a notebook image, say)
+# trains without them.
+MIN_JAXLIB = (0, 10, 2)
 
 
 def _option(flag):
@@ -68,13 +75,14 @@ def use_training_xla_flags():
     Each flag of `TRAINING_FLAGS` is added unless the user's `XLA_FLAGS`
     already sets that option (the user's value is kept). Nothing changes
     when the Keras backend is not JAX (TensorFlow's XLA does not know the
-    YNNPACK flag and would stop at an unknown one) or when JAX has already
-    started (XLA would not read the flags again).
+    YNNPACK flag and would stop at an unknown one), when jaxlib is older
+    than `MIN_JAXLIB` (it may not know them either), or when JAX has
+    already started (XLA would not read the flags again).
 
     Returns:
         `True` if every option is set in `XLA_FLAGS` for the JAX client
-        that will start, `False` if they do not apply (another backend) or
-        cannot any more.
+        that will start, `False` if they do not apply (another backend, an
+        older jaxlib) or cannot any more.
 
     Example:
     ```python
@@ -83,7 +91,7 @@ def use_training_xla_flags():
     use_training_xla_flags()  # before the first JAX computation
     ```
     """
-    if keras.config.backend() != "jax":
+    if keras.config.backend() != "jax" or not jaxlib_knows_the_flags():
         return False
     if "jax" in sys.modules:
         from jax._src import xla_bridge
@@ -95,3 +103,24 @@ def use_training_xla_flags():
     missing = [flag for flag in TRAINING_FLAGS if _option(flag) not in chosen]
     os.environ["XLA_FLAGS"] = " ".join([flags, *missing]).strip()
     return True
+
+
+def jaxlib_knows_the_flags(version=None):
+    """Whether jaxlib `version` (default: the installed one) is at least `MIN_JAXLIB`.
+
+    Read from the package metadata, so JAX is not imported. A version that
+    cannot be read (not installed, a development build's odd string) counts
+    as too old: the flags are an optimisation, an unknown one is fatal.
+    """
+    if version is None:
+        try:
+            version = importlib.metadata.version("jaxlib")
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    numbers = []
+    for part in version.split(".")[:3]:
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            return False
+        numbers.append(int(digits))
+    return tuple(numbers) >= MIN_JAXLIB

@@ -57,3 +57,22 @@ def test_other_backends_are_left_alone(backend):
         "assert not use_training_xla_flags()\n"
         "assert os.environ['XLA_FLAGS'] == '--xla_backend_optimization_level=0'"
     ))
+
+
+def test_an_older_jaxlib_gets_no_flags():
+    run("jax", "--xla_backend_optimization_level=0", (
+        "import keras_creps.utils.xla_cpu as xla_cpu\n"
+        "xla_cpu.MIN_JAXLIB = (99, 0, 0)  # as if the installed jaxlib predated the flags\n"
+        "assert not use_training_xla_flags()\n"
+        "assert os.environ['XLA_FLAGS'] == '--xla_backend_optimization_level=0'"
+    ))
+
+
+@pytest.mark.parametrize("version, knows", [
+    ("0.10.2", True), ("0.11.0", True), ("1.0", True), ("0.10.3.dev20261201", True),
+    ("0.10.1", False), ("0.9.9", False), ("0.10", False), ("unknown", False),
+])
+def test_the_jaxlib_floor(version, knows):
+    from keras_creps.utils.xla_cpu import jaxlib_knows_the_flags
+
+    assert jaxlib_knows_the_flags(version) is knows
