@@ -65,7 +65,8 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900, stdout=F
     Args:
         script: the recipe's file name, e.g. `"generate.py"`.
         cases: list of argument lists (without the program name).
-        env: extra environment variables for the process.
+        env: extra environment variables for the process (they win over
+            the suite's, `KERAS_BACKEND` included).
         limit_memory: bool. Limit the address space to 2 GiB over the
             imports', so that a case that allocates for absurd sizes fails
             with MemoryError (not for cases that compile: JAX's compiler
@@ -73,7 +74,7 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900, stdout=F
         timeout: seconds for all cases together.
         stdout: bool. Also return each case's stdout: `[(exit code, stderr, stdout)]`.
     """
-    env = dict(os.environ, KERAS_BACKEND=keras.config.backend(), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    env = {**os.environ, "KERAS_BACKEND": keras.config.backend(), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     name = os.path.splitext(script)[0]
     command = [sys.executable, "-c", _DRIVER, RECIPES, name, "limit" if limit_memory else "-"]
     proc = subprocess.run(command, input=json.dumps(cases), capture_output=True, text=True, env=env, timeout=timeout)
@@ -81,6 +82,19 @@ def run_cases(script, cases, env=None, limit_memory=False, timeout=900, stdout=F
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(results) == len(cases), results
     return [tuple(result) if stdout else tuple(result[:2]) for result in results]
+
+
+def run_together(script, cases, env=None):
+    """`run_cases` with stdout, as `subprocess.CompletedProcess`es: a drop-in for one process per command line.
+
+    Example:
+    ```python
+    bad, good = run_together("generate.py", [["--seeds", "a"], ["--seeds", "1", "--outdir", out]])
+    assert bad.returncode == 2 and good.returncode == 0, good.stderr
+    ```
+    """
+    results = run_cases(script, [list(args) for args in cases], env=env, stdout=True)
+    return [subprocess.CompletedProcess(list(args), code, out, err) for args, (code, err, out) in zip(cases, results)]
 
 
 def last_line(stderr):

@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 from PIL import Image
+import recipe_cases
 
 from keras_creps.data import load_images, make_dataset
 from keras_creps.data.writer import write_dataset
@@ -23,12 +24,21 @@ from hostile_files import make_fifo, run_limited, write_png_bomb  # noqa: E402
 pytestmark = pytest.mark.backend_independent
 
 
+# TensorFlow, whatever the suite's backend (as tests/data/hostile_files.run_limited): the tool
+# reads and writes through tf.data either way, and a PyTorch backend only adds its import
+# (7.8 s against 4.6 s a run, measured).
+TOOL_ENV = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
 def run(*args):
-    # TensorFlow, whatever the suite's backend (as tests/data/hostile_files.run_limited): the tool
-    # reads and writes through tf.data either way, and a PyTorch backend only adds its import
-    # (7.8 s against 4.6 s a run, measured).
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    """The tool as a user starts it: its own process (`app.run`, start-up filtering)."""
+    env = dict(os.environ, **TOOL_ENV)
     return subprocess.run([sys.executable, SCRIPT, *args], check=False, capture_output=True, text=True, env=env, timeout=300)
+
+
+def run_together(*cases):
+    """Like `run` for each argument list in `cases`, all in one process: refused input needs no start-up each."""
+    return recipe_cases.run_together("dataset_tool.py", cases, env=TOOL_ENV)
 
 
 def make_source(root):
@@ -108,20 +118,21 @@ def test_errors_are_one_line(tmp_path):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
     # Unusable data or paths end with code 1, bad flag values with 2; both with one line.
-    for dest, code, message in [
+    expected = [
         (busy, 1, "is not an empty directory"),
         (blocker, 1, "is an existing file, not a directory"),
         (blocker / "out.zip", 1, "is an existing file, not a directory"),
         (tmp_path / "a.zip", 2, "--resolution=12"),
-    ]:
-        extra = ["--resolution", "12"] if code == 2 else []
-        proc = run("--source", str(source), "--dest", str(dest), "--resolution", "8", *extra)
+    ]
+    cases = [["--source", str(source), "--dest", str(dest), "--resolution", "8",
+              *(["--resolution", "12"] if code == 2 else [])] for dest, code, _ in expected]
+    cases.append(["--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "a.zip")])
+    expected.append((None, 1, "does not exist"))
+    for proc, (_, code, message) in zip(run_together(*cases), expected):
         assert proc.returncode == code, proc.stderr[-1000:]
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("dataset_tool.py: ") and message in last, proc.stderr[-1000:]
         assert "Traceback" not in proc.stderr
-    proc = run("--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "a.zip"))
-    assert proc.returncode == 1 and "does not exist" in proc.stderr.strip().splitlines()[-1]
     assert sorted(os.listdir(tmp_path)) == ["busy", "file.txt", "raw"]  # nothing written
 
 
@@ -173,13 +184,14 @@ def test_bad_arguments(tmp_path):
 def test_limit_flags(tmp_path):
     source = tmp_path / "raw"
     make_source(source)  # 8 files, images of 12x16
-    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--resolution", "8", "--max_side", "15")
-    assert proc.returncode == 1, proc.stderr[-1000:]
-    assert "too large: 16x12 pixels, the limit is a side of 15" in proc.stderr
-    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--resolution", "8", "--max_files", "7")
-    assert proc.returncode == 1 and "holds more than 7 files" in proc.stderr.strip().splitlines()[-1]
-    proc = run("--source", str(source), "--dest", str(tmp_path / "a.zip"), "--max_pixels", "0")
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("--max_pixels=0")
+    dest = ["--source", str(source), "--dest", str(tmp_path / "a.zip")]
+    side, files, pixels = run_together([*dest, "--resolution", "8", "--max_side", "15"],
+                                       [*dest, "--resolution", "8", "--max_files", "7"],
+                                       [*dest, "--max_pixels", "0"])
+    assert side.returncode == 1, side.stderr[-1000:]
+    assert "too large: 16x12 pixels, the limit is a side of 15" in side.stderr
+    assert files.returncode == 1 and "holds more than 7 files" in files.stderr.strip().splitlines()[-1]
+    assert pixels.returncode == 2 and pixels.stderr.strip().splitlines()[-1].endswith("--max_pixels=0")
     assert sorted(os.listdir(tmp_path)) == ["raw"]
 
 

@@ -14,6 +14,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from recipe_cases import run_together
 from test_case import to_numpy
 
 from keras_creps import CREPSGenerator
@@ -96,43 +97,73 @@ def test_export_from_this_backend_serves_the_same_images(tiny_network, tmp_path)
         assert diff <= 1, f"served images differ from the {keras.config.backend()} generator by {diff} levels"
 
 
-@pytest.mark.parametrize(
-    "args, message, code",
-    [
-        ([], "--network is required", 2),
-        (["--network", "/nonexistent/g.keras"], "--network: No such file, directory or preset: '/nonexistent/g.keras'",
-         2),
-        (["--max_pixels", "0"], "bad --max_pixels 0", 2),
-        (["--max_samples", "0"], "bad --max_samples 0", 2),
-        (["--max_samples", "many"], "flag --max_samples=many", 2),
-        (["--version", "-2"], "bad --version -2", 2),
-        (["--truncation_psi", "nan"], "bad --truncation_psi nan: must be a finite number", 2),
-        (["--truncation_psi", "-inf"], "bad --truncation_psi -inf: must be a finite number", 2),
-        (["--truncation_psi", "1e38"], "bad --truncation_psi 1e+38: must be at most 100 in magnitude", 2),
-    ],
-)
-@pytest.mark.recipe_behaviour
-def test_bad_flags_give_one_clear_line(tiny_network, tmp_path, args, message, code):
-    base = [] if (not args or "--network" in args) else ["--network", tiny_network[1]]
-    proc = run(*base, *args, "--outdir", str(tmp_path))
-    assert proc.returncode == code, proc.stderr[-1000:]
-    assert message in proc.stderr.strip().splitlines()[-1], proc.stderr[-1000:]
-    assert not os.listdir(tmp_path)
+BAD_FLAGS = [
+    ([], "--network is required"),
+    (["--network", "/nonexistent/g.keras"], "--network: No such file, directory or preset: '/nonexistent/g.keras'"),
+    (["--max_pixels", "0"], "bad --max_pixels 0"),
+    (["--max_samples", "0"], "bad --max_samples 0"),
+    (["--max_samples", "many"], "flag --max_samples=many"),
+    (["--version", "-2"], "bad --version -2"),
+    (["--truncation_psi", "nan"], "bad --truncation_psi nan: must be a finite number"),
+    (["--truncation_psi", "-inf"], "bad --truncation_psi -inf: must be a finite number"),
+    (["--truncation_psi", "1e38"], "bad --truncation_psi 1e+38: must be at most 100 in magnitude"),
+]
 
 
-@pytest.mark.recipe_behaviour
-def test_unusable_outdir_exits_1_with_one_line(tiny_network, tmp_path):
-    a_file = tmp_path / "models"
+@pytest.fixture(scope="module")
+def refusals(tiny_network, tmp_path_factory):
+    """Every refused command line of the tests below, run in one process under TensorFlow.
+
+    TensorFlow is what the script re-runs itself under, and one process
+    saves a start-up (~5 s) per case; the real process (`app.run`, the
+    re-run, start-up filtering) is covered by the export test above.
+    Returns `{name: (places, [CompletedProcess])}`.
+    """
+    network = tiny_network[1]
+    flags_dir = tmp_path_factory.mktemp("bad_flags")
+    outdir_dir = tmp_path_factory.mktemp("outdir")
+    a_file = outdir_dir / "models"
     a_file.write_text("not a directory")
-    for outdir, message in ((a_file, "is an existing file, not a directory"),
-                            (a_file / "creps", "which is an existing file, not a directory")):
-        proc = run("--network", tiny_network[1], "--outdir", str(outdir))
+    broken_dir = tmp_path_factory.mktemp("broken")
+    broken = broken_dir / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    versions = tmp_path_factory.mktemp("versions")
+    os.makedirs(versions / "3")
+    groups = {
+        "bad_flags": (flags_dir, [
+            [*([] if (not args or "--network" in args) else ["--network", network]), *args,
+             "--outdir", str(flags_dir / str(i))]
+            for i, (args, _) in enumerate(BAD_FLAGS)
+        ]),
+        "unusable_outdir": (a_file, [["--network", network, "--outdir", str(a_file)],
+                                     ["--network", network, "--outdir", str(a_file / "creps")]]),
+        "corrupt_network": (broken_dir, [["--network", str(broken), "--outdir", str(broken_dir / "out")]]),
+        "existing_version": (versions, [["--network", network, "--outdir", str(versions), "--version", "3"]]),
+    }
+    cases = [case for _, group in groups.values() for case in group]
+    procs = iter(run_together("export.py", cases, env={"KERAS_BACKEND": "tensorflow"}))
+    return {name: (place, [next(procs) for _ in group]) for name, (place, group) in groups.items()}
+
+
+@pytest.mark.recipe_behaviour
+def test_bad_flags_give_one_clear_line(refusals):
+    place, procs = refusals["bad_flags"]
+    for proc, (_, message) in zip(procs, BAD_FLAGS):
+        assert proc.returncode == 2, (proc.args, proc.stderr[-1000:])
+        assert message in proc.stderr.strip().splitlines()[-1], (proc.args, proc.stderr[-1000:])
+    assert not os.listdir(place)
+
+
+@pytest.mark.recipe_behaviour
+def test_unusable_outdir_exits_1_with_one_line(refusals):
+    a_file, procs = refusals["unusable_outdir"]
+    expected = ((a_file, "is an existing file, not a directory"),
+                (a_file / "creps", "which is an existing file, not a directory"))
+    for proc, (outdir, message) in zip(procs, expected):
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 1, proc.stderr[-1000:]
         assert f"--outdir {str(outdir)!r}" in lines[-1] and message in lines[-1], lines
-        assert "Traceback" not in proc.stderr
-        if keras.config.backend() == "tensorflow":
-            assert len(lines) == 1, lines
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, lines
     assert a_file.read_text() == "not a directory"
 
 
@@ -146,21 +177,19 @@ def test_read_only_outdir_exits_1(tiny_network, tmp_path):
 
 
 @pytest.mark.recipe_behaviour
-def test_corrupt_network_exits_1(tmp_path):
-    broken = tmp_path / "broken.keras"
-    broken.write_bytes(b"PK\x03\x04 not really a zip")
-    proc = run("--network", str(broken), "--outdir", str(tmp_path / "out"))
+def test_corrupt_network_exits_1(refusals):
+    place, (proc,) = refusals["corrupt_network"]
+    broken = place / "broken.keras"
     assert proc.returncode == 1, proc.stderr[-1000:]
     assert proc.stderr.strip().splitlines()[-1].startswith(f"export.py: --network {str(broken)!r} could not be loaded")
-    assert not (tmp_path / "out").exists()
+    assert not (place / "out").exists()
 
 
 @pytest.mark.recipe_behaviour
-def test_existing_version_is_refused(tiny_network, tmp_path):
-    os.makedirs(tmp_path / "3")
-    proc = run("--network", tiny_network[1], "--outdir", str(tmp_path), "--version", "3")
+def test_existing_version_is_refused(refusals):
+    place, (proc,) = refusals["existing_version"]
     assert proc.returncode == 2 and "version 3 already exists" in proc.stderr
-    assert os.listdir(tmp_path) == ["3"]
+    assert os.listdir(place) == ["3"]
 
 
 NAMED = textwrap.dedent("""

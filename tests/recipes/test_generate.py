@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
+import recipe_cases
 from recipe_cases import run_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -20,9 +21,8 @@ def run(*args, cwd=None):
 
 
 def run_together(*cases):
-    """Like `run` for each argument list in `cases`, all in one process (`run_cases`): no start-up per run."""
-    results = run_cases("generate.py", [list(args) for args in cases], stdout=True)
-    return [subprocess.CompletedProcess(args, code, out, err) for args, (code, err, out) in zip(cases, results)]
+    """Like `run` for each argument list in `cases`, all in one process (`recipe_cases.run_together`)."""
+    return recipe_cases.run_together("generate.py", cases)
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,16 @@ def float32_run():
     return gan, logs
 
 
+@pytest.fixture(scope="module")
+def float16_run():
+    """A float16 GAN (scale growth every 2 finite updates) and the logs of its first step (shared).
+
+    One compiled float16 step serves both float16 tests: ~30 s less per backend.
+    """
+    gan = tiny_gan("mixed_float16", loss_scale_growth_steps=2)
+    return gan, fit_steps(gan, 1)
+
+
 class TestLossScaling(TestCase):
     def test_auto_turns_on_for_float16_only(self):
         for dtype, expected in ((None, False), ("mixed_bfloat16", False), ("mixed_float16", True)):
@@ -92,9 +102,10 @@ class TestLossScaling(TestCase):
         for i, (x, y) in enumerate(zip(inner_optimizer_values(scaled), inner_optimizer_values(plain))):
             np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7, err_msg=f"optimizer/{i}")
 
-    def test_float16_overflow_undoes_the_update_and_halves_the_scale(self, tmp_path):
-        gan = tiny_gan("mixed_float16", loss_scale_growth_steps=2)
+    def test_float16_overflow_undoes_the_update_and_halves_the_scale(self, float16_run, tmp_path):
+        gan = float16_run[0]  # after its first step
         assert gan.generator.synthesis.compute_dtype == "float16"
+        iterations = [int(to_numpy(o.iterations.value)) for o in (gan.generator_optimizer, gan.discriminator_optimizer)]
         for which in ("generator", "discriminator"):
             gan.optimizer.loss_scale(which).assign(2.0**24)
         networks_before = values(gan.generator.trainable_variables + gan.discriminator.trainable_variables)
@@ -116,8 +127,8 @@ class TestLossScaling(TestCase):
             gan.optimizer.loss_scale(which).assign(1.0)
         fit_steps(gan, 1)
         assert scales(gan) == (2.0, 2.0)
-        assert int(to_numpy(gan.generator_optimizer.iterations.value)) == 2
-        assert int(to_numpy(gan.discriminator_optimizer.iterations.value)) == 2
+        assert int(to_numpy(gan.generator_optimizer.iterations.value)) == iterations[0] + 2
+        assert int(to_numpy(gan.discriminator_optimizer.iterations.value)) == iterations[1] + 2
         after_finite = values(gan.generator.trainable_variables)
         assert any(not np.array_equal(x, y) for x, y in zip(after_finite, networks_before))
 
@@ -130,7 +141,7 @@ class TestLossScaling(TestCase):
         assert loaded.generator.synthesis.compute_dtype == "float16"
 
     @pytest.mark.parametrize("dtype", ["mixed_float16", "mixed_bfloat16"])
-    def test_first_step_agrees_with_float32(self, dtype, float32_run):
+    def test_first_step_agrees_with_float32(self, dtype, float32_run, float16_run):
         # From the same initial weights. `g_loss` is computed before any
         # update and `scores_real` before D's first update, so they differ
         # from float32 only by rounding; `d_loss` and `r1_penalty` follow one
@@ -141,8 +152,8 @@ class TestLossScaling(TestCase):
         # (one rounding fewer) took it from 0.6 / 1.5 / 0.8 % to 8.2 / 0.01 /
         # 0.3 % off float32 on JAX / TensorFlow / PyTorch (2026-12-02).
         reference = float32_run[1][0]
-        mixed = fit_steps(tiny_gan(dtype), 1)
         half = dtype == "mixed_float16"
+        mixed = float16_run[1] if half else fit_steps(tiny_gan(dtype), 1)
         for name, rtol, atol in (
             ("g_loss", 0.0, 0.03 if half else 0.2),
             ("scores_real", 0.0, 0.01),
