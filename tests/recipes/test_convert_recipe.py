@@ -125,13 +125,14 @@ def test_info_on_a_shared_dict_dag_is_bounded(tmp_path):
 
 @pytest.mark.recipe_behaviour
 def test_max_tensor_bytes_flag(snapshot, tmp_path):
-    proc = run("--pkl", snapshot[0], "--info", "--max_tensor_bytes", "1000")
-    assert proc.returncode == 1
-    last = proc.stderr.strip().splitlines()[-1]
+    results = run_cases("convert.py", [["--pkl", snapshot[0], "--info", "--max_tensor_bytes", "1000"],
+                                       ["--pkl", snapshot[0], "--info", "--max_tensor_bytes", "-1"]])
+    (code, stderr), (bad_code, bad_stderr) = results
+    assert code == 1, stderr[-1000:]
+    last = last_line(stderr)
     assert last.startswith(f"convert.py: {snapshot[0]} exceeds the reader's tensor-bytes limit") and "=1000)" in last
-    proc = run("--pkl", snapshot[0], "--info", "--max_tensor_bytes", "-1")
-    assert proc.returncode == 2
-    assert "--max_tensor_bytes must be >= 0. Received: -1" in proc.stderr
+    assert bad_code == 2
+    assert "--max_tensor_bytes must be >= 0. Received: -1" in bad_stderr
 
 
 @pytest.mark.recipe_behaviour

@@ -72,10 +72,10 @@ def test_unusable_network_exits_1(tmp_path):
     # A model path that cannot be used is bad input data, not a bad flag value: exit 1, one line.
     bad = tmp_path / "broken.keras"
     bad.write_bytes(b"not a zip file")
-    proc = run("--network", str(bad), "--outdir", str(tmp_path))
-    assert proc.returncode == 1 and "could not be loaded" in proc.stderr.strip().splitlines()[-1]
-    proc = run("--network", "/nonexistent.keras", "--outdir", str(tmp_path))
-    assert proc.returncode == 1 and "'/nonexistent.keras': no such file" in proc.stderr.strip().splitlines()[-1]
+    broken, missing = run_together(["--network", str(bad), "--outdir", str(tmp_path)],
+                                   ["--network", "/nonexistent.keras", "--outdir", str(tmp_path)])
+    assert broken.returncode == 1 and "could not be loaded" in broken.stderr.strip().splitlines()[-1]
+    assert missing.returncode == 1 and "'/nonexistent.keras': no such file" in missing.stderr.strip().splitlines()[-1]
     assert os.listdir(tmp_path) == ["broken.keras"]
 
 
@@ -124,11 +124,11 @@ def test_rotate_translate_video_and_tiles(tiny_network, tmp_path):
 
 @pytest.mark.recipe_behaviour
 def test_bad_view_flags(tiny_network, tmp_path):
-    proc = run("--network", tiny_network, "--class_index", "0", "--translate", "inf,0", "--outdir", str(tmp_path))
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+    common = ["--network", tiny_network, "--class_index", "0", "--outdir", str(tmp_path)]
+    translate, zoom = run_together([*common, "--translate", "inf,0"], [*common, "--zoom", "-2"])
+    assert translate.returncode == 2 and translate.stderr.strip().splitlines() == [
         "generate.py: bad --translate 'inf,0': expected two finite numbers a,b"]  # no deprecation line first
-    proc = run("--network", tiny_network, "--class_index", "0", "--zoom", "-2", "--outdir", str(tmp_path))
-    assert proc.returncode == 2 and "bad --zoom -2.0" in proc.stderr.strip().splitlines()[-1]
+    assert zoom.returncode == 2 and "bad --zoom -2.0" in zoom.stderr.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -310,9 +310,11 @@ def test_hostile_input_one_line_no_output(tiny_network, tmp_path):
 @pytest.mark.recipe_behaviour
 def test_unusable_outdir_is_one_line_exit_1(tiny_network, tmp_path):
     (tmp_path / "a_file").write_text("not a directory")
-    for outdir, message in ((tmp_path / "a_file", "is an existing file, not a directory"),
-                            (tmp_path / "a_file" / "sub", "which is an existing file, not a directory")):
-        proc = run("--network", tiny_network, "--class_index", "0", "--outdir", str(outdir))
+    expected = ((tmp_path / "a_file", "is an existing file, not a directory"),
+                (tmp_path / "a_file" / "sub", "which is an existing file, not a directory"))
+    procs = run_together(*[["--network", tiny_network, "--class_index", "0", "--outdir", str(outdir)]
+                           for outdir, _ in expected])
+    for proc, (outdir, message) in zip(procs, expected):
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 1 and len(lines) == 1, proc.stderr[-2000:]
         assert f"--outdir {str(outdir)!r} " in lines[0] and message in lines[0], lines
