@@ -71,6 +71,7 @@ def test_out_dir_for_a_network_file(run_dir, tmp_path):
 
 
 BAD_INPUT = [
+    ([], 2, "--network is required"),
     (["--metrics", "fid,swd_full"], 2, "bad --metrics 'fid,swd_full': unknown fid; valid: fid50k_full"),
     (["--num_gen", "0"], 2, "bad --num_gen 0"),
     (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
@@ -81,16 +82,10 @@ BAD_INPUT = [
 
 @pytest.mark.recipe_behaviour
 def test_bad_input_gives_one_clear_line(run_dir, tmp_path):
-    cases = [[*([] if "--network" in args else ["--network", str(run_dir)]), *args, "--cache_dir", str(tmp_path)]
-             for args, _, _ in BAD_INPUT]
+    cases = [[*([] if (not args or "--network" in args) else ["--network", str(run_dir)]), *args,
+              "--cache_dir", str(tmp_path)] for args, _, _ in BAD_INPUT]
     # An empty Keras home: the ImageNet Inception weights are missing, never downloaded.
     results = run_cases("calc_metrics.py", cases, env={"KERAS_HOME": str(tmp_path / "keras")})
     for (args, code, message), (got_code, stderr) in zip(BAD_INPUT, results):
         last = last_line(stderr)
         assert got_code == code and last.startswith("calc_metrics.py: ") and message in last, (args, got_code, stderr)
-
-
-@pytest.mark.recipe_behaviour
-def test_network_is_required():
-    proc = run()
-    assert proc.returncode == 2 and "--network is required" in proc.stderr
