@@ -117,7 +117,7 @@ def refusals(tiny_network, tmp_path_factory):
     TensorFlow is what the script re-runs itself under, and one process
     saves a start-up (~5 s) per case; the real process (`app.run`, the
     re-run, start-up filtering) is covered by the export test above.
-    Returns `{name: (places, [CompletedProcess])}`.
+    Returns `{name: (the path its test inspects, [CompletedProcess])}`.
     """
     network = tiny_network[1]
     flags_dir = tmp_path_factory.mktemp("bad_flags")
