@@ -308,7 +308,7 @@ def _train(opts, strategy, source):
         # A dry run prints only its JSON document (which records the choice) and summary.
         gan = run_networks.new_gan(opts, info, log=(lambda line: None) if opts.dry_run else _say)
     run_networks.check_network_fits(opts, gan, info, source, state_path)
-    release_unused_memory()  # JAX's initializer programs (~300 MB for `small`): see the module
+    release_unused_memory()  # programs and host copies left by building (optimizer slots on JAX): see the module
     if state_path:
         resume.note_kept_settings(opts, gan, log=_say)
     plan = run_plan.plan_schedule(gan, opts.kimg, opts.tick, opts.batch)

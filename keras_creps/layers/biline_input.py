@@ -8,6 +8,7 @@ from keras import ops
 from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.equalized_dense import EqualizedDense
+from keras_creps.layers.host_initializers import HostNormal
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -70,14 +71,14 @@ class BilineInput(keras.layers.Layer):
         self.freqs = self.add_weight(
             name="freqs",
             shape=(self.channels // 2, self.rank),
-            initializer=keras.initializers.RandomNormal(stddev=self.bandwidth),
+            initializer=HostNormal(stddev=self.bandwidth),
             trainable=False,
         )
         # Per-(channel, slot) amplitude; slots 0..rank-1 rows, rank..2*rank-1 columns.
         self.amplitude = self.add_weight(
             name="amplitude",
             shape=(self.channels, 2 * self.rank),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            initializer=HostNormal(stddev=1.0),
         )
 
     def _fourier_features(self, coords):

@@ -15,6 +15,8 @@ from keras_creps.layers.blur import fir_downsample
 from keras_creps.layers.blur import fir_filter_2d
 from keras_creps.layers.blur import fir_output_size
 from keras_creps.layers.fast_conv import fast_conv
+from keras_creps.layers.host_initializers import HostConstant
+from keras_creps.layers.host_initializers import HostNormal
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -109,11 +111,11 @@ class EqualizedConv2D(keras.layers.Layer):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(k, k, self.in_channels, self.filters),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            initializer=HostNormal(stddev=1.0),
         )
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=HostConstant(0.0))
         self.weight_gain = 1.0 / math.sqrt(self.in_channels * k * k)
 
     def _fir_padding(self):

@@ -12,6 +12,8 @@ from keras_creps.layers.bias_act import dense_last_axis
 from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
+from keras_creps.layers.host_initializers import HostConstant
+from keras_creps.layers.host_initializers import HostNormal
 
 
 def _static_rows(x):
@@ -94,14 +96,14 @@ class EqualizedDense(keras.layers.Layer):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.in_features, self.units),
-            initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier),
+            initializer=HostNormal(stddev=1.0 / self.lr_multiplier),
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias",
                 shape=(self.units,),
-                initializer=keras.initializers.Constant(self.bias_init),
+                initializer=HostConstant(self.bias_init),
             )
         self.weight_gain = self.lr_multiplier / math.sqrt(self.in_features)
 

@@ -8,6 +8,7 @@ from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import normalize_2nd_moment
 from keras_creps.layers.equalized_dense import EqualizedDense
+from keras_creps.layers.host_initializers import HostConstant
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -109,7 +110,7 @@ class MappingNetwork(keras.layers.Layer):
         self.w_avg = None
         if self.w_avg_beta is not None:
             self.w_avg = self.add_weight(
-                name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False,
+                name="w_avg", shape=(self.w_dim,), initializer=HostConstant(0.0), trainable=False,
                 # Replicas update it from their share of the batch; the mean
                 # of their updates is the update of the whole batch.
                 aggregation="mean",

@@ -12,6 +12,8 @@ from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.equalized_dense import EqualizedDense
 from keras_creps.layers.matmul_precision import matmul
+from keras_creps.layers.host_initializers import HostConstant
+from keras_creps.layers.host_initializers import HostNormal
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -91,9 +93,9 @@ class ModulatedDense(keras.layers.Layer):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.in_channels, self.units),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            initializer=HostNormal(stddev=1.0),
         )
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=HostConstant(0.0))
 
     def modulated_kernel(self, w, gain=1.0):
         """The per-sample kernel `[N, in_channels, units]` for latents `w [N, w_dim]`.

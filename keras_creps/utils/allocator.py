@@ -22,15 +22,16 @@ recipes call it at start-up (`generate.py`, `benchmark.py`,
 `training_runtime.py`), and a notebook or script may too.
 
 `release_unused_memory`: give back what building the networks left behind.
-On JAX every initializer runs as its own compiled XLA program, one per
-weight shape and initializer, and JAX keeps each program in its caches.
-Building the paper generator at 256^2 (114 MB of weights) left RSS 320-330
-MB above the imports; `malloc_trim` alone brought it to 290-300, clearing
-JAX's caches first to 150-155 (neither alone: the freed memory stays with
-malloc until trimmed). The `small` GAN of the training benchmark (507 MB of
-weights and optimizer state) dropped by 300 MB. Those programs never run
-again, so the recipes drop them once the networks are built, before any
-step or render is compiled.
+Until 2026-12-04 every initializer ran on JAX as its own compiled XLA
+program, one per weight shape, kept in JAX's caches: building the paper
+generator at 256^2 (114 MB of weights) left RSS 320-330 MB above the
+imports, and clearing JAX's caches and then trimming the heap brought it to
+150-155. The layers now draw their initial weights with NumPy
+(`layers/host_initializers.py`) and building compiles nothing (123 MB
+above the imports, 110 after this call), but a network loaded or changed
+eagerly may still leave programs that never run again, and the heap keeps
+the freed host copies of the weights until trimmed. The recipes call it
+once their networks are built, before any step or render is compiled.
 """
 
 import ctypes
@@ -90,7 +91,7 @@ def release_unused_memory():
     Example:
     ```python
     generator = keras_creps.CREPSGenerator(resolution=256)
-    release_unused_memory()  # the initializers' programs are not needed again
+    release_unused_memory()  # before the render compiles
     generate = generator.make_generate_function()
     ```
     """
