@@ -85,6 +85,9 @@ flags.DEFINE_boolean("matmul_rate", True,
                      "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
 flags.DEFINE_boolean("keep_freed_memory", True,
                      "Let malloc keep freed memory for reuse (keras_creps.utils.allocator), as the recipes do.")
+flags.DEFINE_boolean("one_malloc_arena", True,
+                     "On JAX, one malloc heap for every thread when rendering, as recipes/generate.py does "
+                     "(keras_creps.utils.allocator.one_malloc_arena_on_jax).")
 flags.DEFINE_boolean("tf_constant_folding", False,
                      "Grappler's constant folding when training on a CPU with TensorFlow (default off, as "
                      "recipes/train.py: keras_creps.utils.tf_constant_folding).")
@@ -243,6 +246,10 @@ def run_child(name):
         from keras_creps.utils.allocator import keep_freed_memory
 
         keep_freed_memory()
+    if FLAGS.one_malloc_arena:
+        from keras_creps.utils.allocator import one_malloc_arena_on_jax
+
+        one_malloc_arena_on_jax()  # before the first computation starts XLA's threads
     import keras
     import numpy as np
 
@@ -326,6 +333,7 @@ def run_ours(name, precision, backend):
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
            f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
            f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}",
+           f"--one_malloc_arena={FLAGS.one_malloc_arena}",
            f"--tf_constant_folding={FLAGS.tf_constant_folding}"]
     if FLAGS.train_inter_op_threads:
         cmd.append(f"--train_inter_op_threads={FLAGS.train_inter_op_threads}")

@@ -1,4 +1,5 @@
-"""glibc's malloc settings for the recipes: `keep_freed_memory` and `release_unused_memory`.
+"""glibc's malloc settings for the recipes: `keep_freed_memory`, `one_malloc_arena_on_jax`
+and `release_unused_memory` (each measured in its docstring or below).
 
 `keep_freed_memory`: let glibc's malloc reuse freed blocks instead of returning them.
 
@@ -39,11 +40,12 @@ import ctypes.util
 import gc
 import sys
 
-__all__ = ["keep_freed_memory", "release_unused_memory"]
+__all__ = ["keep_freed_memory", "one_malloc_arena_on_jax", "release_unused_memory"]
 
 # glibc's mallopt() parameter numbers (<malloc.h>).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 # Never give the top of the heap back to the kernel below this many bytes free.
 _TRIM_THRESHOLD_BYTES = 2**31 - 1
 
@@ -73,6 +75,47 @@ def keep_freed_memory():
         return False
     # mallopt() returns 1 on success, 0 on error.
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+
+
+def one_malloc_arena_on_jax():
+    """On the JAX backend, has every thread allocate from one malloc heap (glibc only).
+
+    glibc gives each thread that allocates its own heap ("arena") and keeps
+    the blocks freed in it for that thread. XLA:CPU runs a compiled program
+    on whichever of its threads is free, and the render's 24 MB tile buffer
+    was then kept once per thread that had run a tile: over 8 renders of the
+    paper generator at 256^2 (`/work/scratch/memprobe2.py`, 2026-12-04)
+    RSS climbed in 24 MB steps and the peak from +338-342 MB to +388-391
+    above the imports. With one arena the same renders stayed flat at
+    +285-299 MB, at the same speed (0.91-1.02 s against 0.94-0.95 s).
+    `recipes/benchmark.py --backend jax --only creps_256_b1`, three
+    alternating pairs: working memory 319 / 365 / 291 MB with it against
+    396 / 365 / 357 without (medians 319 and 365; the figure varies by
+    ~70 MB between identical runs). On TensorFlow (+377 -> +454 MB) and
+    PyTorch (+331 -> +371 MB) one arena was worse in the probe, one run
+    each, so only JAX gets it. `recipes/generate.py` and the benchmark's
+    rendering runs call it; training is unmeasured and left as it was.
+
+    It must run before the backend starts its threads (before the first
+    computation); threads that already have a heap keep it. Imports Keras
+    to read the backend.
+
+    Returns:
+        `True` if the setting was made, `False` on another backend or where
+        it does not apply (not glibc).
+
+    Example:
+    ```python
+    keep_freed_memory()
+    one_malloc_arena_on_jax()  # then build and render
+    ```
+    """
+    import keras  # reads the backend; no computation runs, so no thread starts
+
+    if keras.config.backend() != "jax":
+        return False
+    mallopt = _glibc_function("mallopt", [ctypes.c_int, ctypes.c_int])
+    return mallopt is not None and bool(mallopt(_M_ARENA_MAX, 1))
 
 
 def release_unused_memory():

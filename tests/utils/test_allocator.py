@@ -107,3 +107,43 @@ def test_release_drops_jax_compiled_programs():
         "release_unused_memory()\n"
         "assert double._cache_size() == 0\n"
     ))
+
+
+# Four threads allocate at the same moment, then glibc lists its heaps
+# ("Arena N:" lines of malloc_stats, on stderr); prints what the call returned.
+ARENA_PROBE = """
+import ctypes, sys, threading
+import keras
+if sys.argv[1] == "call":
+    from keras_creps.utils.allocator import one_malloc_arena_on_jax
+    print(one_malloc_arena_on_jax())
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+barrier = threading.Barrier(4)
+def allocate():
+    barrier.wait()
+    libc.malloc(1 << 16)
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.malloc_stats()
+"""
+
+
+@pytest.mark.parametrize("backend, mode, returned, arenas", [
+    ("jax", "plain", None, "several"),
+    ("jax", "call", "True", 1),
+    ("tensorflow", "call", "False", "several"),  # worse there: left alone
+])
+def test_one_arena_only_on_jax(backend, mode, returned, arenas):
+    skip_without_glibc("malloc_stats")
+    pytest.importorskip(backend)
+    result = subprocess.run([sys.executable, "-c", ARENA_PROBE, mode], capture_output=True, text=True,
+                            env=dict(os.environ, KERAS_BACKEND=backend), timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counted = sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+    assert (result.stdout.strip() or None) == returned
+    assert counted == arenas if arenas == 1 else counted > 1, result.stderr[-2000:]
