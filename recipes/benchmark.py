@@ -84,7 +84,8 @@ flags.DEFINE_boolean("matmul_rate", True,
                      "Also time one [4096, 1024] x [1024, 1024] product in each configuration's backend and "
                      "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
 flags.DEFINE_boolean("keep_freed_memory", True,
-                     "Let malloc keep freed memory for reuse (keras_creps.utils.allocator), as the recipes do.")
+                     "Let malloc keep freed memory for reuse where the recipes do: training, and rendering except "
+                     "on JAX (keras_creps.utils.allocator.heap_for_rendering).")
 flags.DEFINE_boolean("one_malloc_arena", True,
                      "On JAX, one malloc heap for every thread when rendering, as recipes/generate.py does "
                      "(keras_creps.utils.allocator.one_malloc_arena_on_jax).")
@@ -242,14 +243,10 @@ def run_child(name):
     if name in TRAIN_BENCH:
         run_train_child(name)  # makes the training settings, keep_freed_memory among them
         return
-    if FLAGS.keep_freed_memory:
-        from keras_creps.utils.allocator import keep_freed_memory
+    from keras_creps.utils.allocator import heap_for_rendering
 
-        keep_freed_memory()
-    if FLAGS.one_malloc_arena:
-        from keras_creps.utils.allocator import one_malloc_arena_on_jax
-
-        one_malloc_arena_on_jax()  # before the first computation starts XLA's threads
+    # As recipes/generate.py, before the first computation starts the backend's threads.
+    heap_for_rendering(keep_freed=FLAGS.keep_freed_memory, one_arena=FLAGS.one_malloc_arena)
     import keras
     import numpy as np
 

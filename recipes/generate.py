@@ -325,10 +325,9 @@ def print_rows(classes, class_names, label, sizes, class_grid):
 
 def main(argv):
     quiet_startup()  # first: before anything imports Keras or TensorFlow
-    from keras_creps.utils.allocator import keep_freed_memory, one_malloc_arena_on_jax, release_unused_memory
+    from keras_creps.utils.allocator import heap_for_rendering, release_unused_memory
 
-    keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
-    one_malloc_arena_on_jax()  # XLA's threads share freed tiles: see the module
+    heap_for_rendering()  # malloc's settings per backend, measured in the module
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     from keras_creps.utils.output_paths import OutputPathError, check_free_space, check_output_dir, make_output_dir

@@ -11,6 +11,7 @@ from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
 from keras_creps.layers.equalized_dense import EqualizedDense
+from keras_creps.layers.input_modulation import modulates_inputs
 from keras_creps.layers.matmul_precision import matmul
 from keras_creps.layers.host_initializers import HostConstant
 from keras_creps.layers.host_initializers import HostNormal
@@ -29,6 +30,11 @@ class ModulatedDense(keras.layers.Layer):
     ToRes). The layer acts on the channel (last) axis only, identically at
     every position of the other axes, so it serves both CREPS' line network
     (`[N, L, C]`) and its per-pixel refinement (`[N, H, W, C]`).
+
+    Inside `keras_creps.layers.input_modulation.modulate_inputs()` the styles
+    scale the inputs and the demodulation scales the outputs instead of both
+    scaling a per-sample kernel: the same result up to float32 rounding, in
+    less memory where a compiler would hold every layer's kernel at once.
 
     The style affine is a sub-layer named `affine` (`EqualizedDense` with
     bias initialised to 1), as in the official implementation.
@@ -102,24 +108,40 @@ class ModulatedDense(keras.layers.Layer):
 
         `gain` multiplies the whole kernel (used to fold the output gain in).
         """
-        styles = self.affine(w)  # [N, I]
-        if not self.demodulate:
-            styles = styles * (gain / math.sqrt(self.in_channels))
+        styles = self._styles(w, gain)  # [N, I]
         kernel = self.kernel[None, :, :] * styles[:, :, None]  # [N, I, O]
         if self.demodulate:
-            # [N, 1, O]: one scale per sample and output channel.
-            dcoefs = ops.rsqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True) + 1e-8)
+            dcoefs = _demodulation(kernel)  # [N, 1, O]
             kernel = kernel * (dcoefs * gain if gain != 1 else dcoefs)
         return kernel
+
+    def _styles(self, w, gain):
+        """`affine(w)` `[N, I]`, with the equalized-lr gain and `gain` folded in when not demodulating."""
+        styles = self.affine(w)
+        if not self.demodulate:
+            styles = styles * (gain / math.sqrt(self.in_channels))
+        return styles
+
+    def _modulated_product(self, flat, w, gain):
+        """`flat [N, P, I] @ modulated_kernel(w, gain)`: `[N, P, O]`, by the side `input_modulation` picks."""
+        if not modulates_inputs():
+            return matmul(flat, self.modulated_kernel(w, gain))  # [N, P, O]
+        styles = self._styles(w, gain)  # [N, I]
+        y = matmul(flat * styles[:, None, :], self.kernel)  # [N, P, O]
+        if self.demodulate:
+            # Summed as soon as it is made: XLA fuses the product and its
+            # squares into the reduction and never holds the [N, I, O] kernel.
+            dcoefs = _demodulation(self.kernel[None, :, :] * styles[:, :, None])  # [N, 1, O]
+            y = y * (dcoefs * gain if gain != 1 else dcoefs)
+        return y
 
     def call(self, x, w):
         # The activation is positively homogeneous: its gain is folded into
         # the per-sample kernel and the bias (see `EqualizedDense.call`).
         gain = default_gain(self.activation) if self.gain is None else self.gain
-        kernel = self.modulated_kernel(w, gain)  # [N, I, O]
         shape = ops.shape(x)
         flat = ops.reshape(x, (shape[0], -1, self.in_channels))  # [N, P, I]
-        y = matmul(flat, kernel)  # [N, P, O], in the precision of `matmul_precision`
+        y = self._modulated_product(flat, w, gain)  # [N, P, O], in the precision of `matmul_precision`
         y = ops.reshape(y, tuple(shape[:-1]) + (self.units,))
         bias = self.bias if gain == 1 else self.bias * gain
         return bias_act(y, bias, self.activation, gain=1.0, clamp=self.clamp)
@@ -139,3 +161,8 @@ class ModulatedDense(keras.layers.Layer):
             }
         )
         return config
+
+
+def _demodulation(kernel):
+    """`[N, 1, O]` for a modulated kernel `[N, I, O]`: one over each output column's norm."""
+    return ops.rsqrt(ops.sum(ops.square(kernel), axis=1, keepdims=True) + 1e-8)

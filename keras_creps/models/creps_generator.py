@@ -8,6 +8,7 @@ from keras_creps.utils.arguments import positive_int
 from keras_creps.utils.devices import tensorflow_without_gpu
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
+from keras_creps.layers.input_modulation import modulate_inputs
 from keras_creps.layers.matmul_precision import MATMUL_DTYPES
 from keras_creps.layers.matmul_precision import matmul_precision
 from keras_creps.models.creps_synthesis import CREPSSynthesis
@@ -239,10 +240,14 @@ class CREPSGenerator(CREPSModel):
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
+        # XLA on JAX held every line layer's modulated kernel at once; scaled
+        # inputs exist one layer at a time (`layers/input_modulation.py`).
+        scale_inputs = keras.config.backend() == "jax"
+
         def lines(z, c, rows, cols):
             ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             # Entered inside the compiled function: the traced program keeps its precision.
-            with matmul_precision(precision):
+            with matmul_precision(precision), modulate_inputs(scale_inputs):
                 row_lines, col_lines = synthesis.line_network(ws, rows, cols)
             return row_lines, col_lines, ws[:, -1]
 

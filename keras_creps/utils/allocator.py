@@ -1,5 +1,5 @@
-"""glibc's malloc settings for the recipes: `keep_freed_memory`, `one_malloc_arena_on_jax`
-and `release_unused_memory` (each measured in its docstring or below).
+"""glibc's malloc settings for the recipes: `keep_freed_memory`, `one_malloc_arena_on_jax`,
+`heap_for_rendering` and `release_unused_memory` (each measured in its docstring or below).
 
 `keep_freed_memory`: let glibc's malloc reuse freed blocks instead of returning them.
 
@@ -18,9 +18,10 @@ MALLOC_TRIM_THRESHOLD_=<large>` in the environment does; PyTorch's own
 performance guides reach the same end by preloading jemalloc or tcmalloc.
 
 The setting is process-wide, so the library never makes it on its own: the
-recipes call it at start-up (`generate.py`, `benchmark.py`,
-`calc_metrics.py`; `train.py` through `configure_training_runtime` in
-`training_runtime.py`), and a notebook or script may too.
+recipes call it at start-up (`calc_metrics.py`; `train.py` and the
+training benchmark through `configure_training_runtime` in
+`training_runtime.py`; `generate.py` and the rendering benchmark through
+`heap_for_rendering`, except on JAX), and a notebook or script may too.
 
 `release_unused_memory`: give back what building the networks left behind.
 Until 2026-12-04 every initializer ran on JAX as its own compiled XLA
@@ -40,7 +41,7 @@ import ctypes.util
 import gc
 import sys
 
-__all__ = ["keep_freed_memory", "one_malloc_arena_on_jax", "release_unused_memory"]
+__all__ = ["heap_for_rendering", "keep_freed_memory", "one_malloc_arena_on_jax", "release_unused_memory"]
 
 # glibc's mallopt() parameter numbers (<malloc.h>).
 _M_TRIM_THRESHOLD = -1
@@ -94,7 +95,8 @@ def one_malloc_arena_on_jax():
     ~70 MB between identical runs). On TensorFlow (+377 -> +454 MB) and
     PyTorch (+331 -> +371 MB) one arena was worse in the probe, one run
     each, so only JAX gets it. `recipes/generate.py` and the benchmark's
-    rendering runs call it; training is unmeasured and left as it was.
+    rendering runs call it (through `heap_for_rendering`); training is
+    unmeasured and left as it was.
 
     It must run before the backend starts its threads (before the first
     computation); threads that already have a heap keep it. Imports Keras
@@ -106,7 +108,6 @@ def one_malloc_arena_on_jax():
 
     Example:
     ```python
-    keep_freed_memory()
     one_malloc_arena_on_jax()  # then build and render
     ```
     """
@@ -116,6 +117,47 @@ def one_malloc_arena_on_jax():
         return False
     mallopt = _glibc_function("mallopt", [ctypes.c_int, ctypes.c_int])
     return mallopt is not None and bool(mallopt(_M_ARENA_MAX, 1))
+
+
+def heap_for_rendering(keep_freed=True, one_arena=True):
+    """The malloc settings `recipes/generate.py` and the benchmark render with, per backend.
+
+    On JAX: one arena (`one_malloc_arena_on_jax`) and glibc's defaults
+    otherwise, so the line network's large temporaries are mapped for each
+    render and unmapped after it. Kept on the heap instead, they left the
+    render's peak where the heap happened to place them: paper generator at
+    256^2, 6 renders after the first, two alternating pairs each
+    (`/work/scratch/memprobe2.py`, 2026-12-04): +290 / +298 MB above the
+    imports without keeping freed memory against +343 / +321 with it, and
+    after the line network scaled its inputs (`layers/input_modulation.py`)
+    +270 / +274 against +245 / +314; the same speed (0.80-1.04 s against
+    0.80-0.90 s per image). Elsewhere: `keep_freed_memory`, which took
+    PyTorch's 512^2 render from 2.8-3.2 to 1.9 s.
+
+    Call it first, before the backend computes anything (it imports Keras to
+    read the backend).
+
+    Args:
+        keep_freed: bool. Allow `keep_freed_memory` where it applies.
+            Defaults to `True`.
+        one_arena: bool. Allow `one_malloc_arena_on_jax`. Defaults to `True`.
+
+    Returns:
+        A dict `{"keep_freed_memory": bool, "one_malloc_arena": bool}` of the
+        settings made.
+
+    Example:
+    ```python
+    heap_for_rendering()  # first thing in a rendering script
+    ```
+    """
+    import keras  # reads the backend; no computation runs, so no thread starts
+
+    on_jax = keras.config.backend() == "jax"
+    return {
+        "keep_freed_memory": bool(keep_freed and not on_jax and keep_freed_memory()),
+        "one_malloc_arena": bool(one_arena and one_malloc_arena_on_jax()),
+    }
 
 
 def release_unused_memory():

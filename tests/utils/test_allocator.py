@@ -147,3 +147,47 @@ def test_one_arena_only_on_jax(backend, mode, returned, arenas):
     counted = sum(line.startswith("Arena ") for line in result.stderr.splitlines())
     assert (result.stdout.strip() or None) == returned
     assert counted == arenas if arenas == 1 else counted > 1, result.stderr[-2000:]
+
+
+# Calls heap_for_rendering under the backend the test picks, then reports
+# whether a 64 MiB malloc lies inside the [heap] mapping (kept freed memory)
+# and how many arenas four threads allocating at once use.
+RENDERING_PROBE = """
+import ctypes, threading
+from keras_creps.utils.allocator import heap_for_rendering
+print(sorted(heap_for_rendering().items()))
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+address = libc.malloc(64 << 20)
+heap = [line.split()[0].split("-") for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
+print("in heap", any(int(lo, 16) <= address < int(hi, 16) for lo, hi in heap))
+barrier = threading.Barrier(4)
+def allocate():
+    barrier.wait()
+    libc.malloc(1 << 16)
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.malloc_stats()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
+@pytest.mark.parametrize("backend, kept, one_arena", [
+    ("jax", False, True),  # large temporaries unmapped after each render, one arena
+    ("tensorflow", True, False),
+])
+def test_heap_for_rendering_per_backend(backend, kept, one_arena):
+    skip_without_glibc("malloc_stats")
+    pytest.importorskip(backend)
+    result = subprocess.run([sys.executable, "-c", RENDERING_PROBE], capture_output=True, text=True,
+                            env=dict(os.environ, KERAS_BACKEND=backend), timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == str([("keep_freed_memory", kept), ("one_malloc_arena", one_arena)])
+    assert lines[1] == f"in heap {kept}"
+    counted = sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+    assert counted == 1 if one_arena else counted > 1, result.stderr[-2000:]
