@@ -246,7 +246,7 @@ def run_child(name):
     from keras_creps.utils.allocator import heap_for_rendering
 
     # As recipes/generate.py, before the first computation starts the backend's threads.
-    heap_for_rendering(keep_freed=FLAGS.keep_freed_memory, one_arena=FLAGS.one_malloc_arena)
+    heap = heap_for_rendering(keep_freed=FLAGS.keep_freed_memory, one_arena=FLAGS.one_malloc_arena)
     import keras
     import numpy as np
 
@@ -295,6 +295,7 @@ def run_child(name):
         "warmup_s": warm, "times_s": times, "too_slow": too_slow,
         "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
         "peak_rss_mb": peak, "psnr_vs_float32_db": psnr, "matmul_gflops": rate,
+        "heap_settings": heap,  # what heap_for_rendering made: the flags allow, the backend decides
     }))
 
 

@@ -13,8 +13,35 @@ pytestmark = pytest.mark.backend_independent  # each probe picks its own backend
 
 MODULE = Path(__file__).resolve().parents[2] / "keras_creps" / "utils" / "allocator.py"
 
+# Pieces of the probe scripts below, each run in a fresh interpreter.
+LIBC_MALLOC = """
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+"""
+# Whether a 64 MiB malloc lies inside the process's [heap] mapping.
+PRINT_IN_HEAP = """
+address = libc.malloc(64 << 20)
+heap = [line.split()[0].split("-") for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
+print("in heap", any(int(lo, 16) <= address < int(hi, 16) for lo, hi in heap))
+"""
+# Four threads allocate at the same moment, then glibc lists its heaps
+# ("Arena N:" lines of malloc_stats, on stderr).
+LIST_ARENAS = """
+barrier = threading.Barrier(4)
+def allocate():
+    barrier.wait()
+    libc.malloc(1 << 16)
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.malloc_stats()
+"""
+
 # Loads the module by path (no Keras import), optionally calls it, then
-# reports whether a 64 MiB malloc lies inside the process's [heap] mapping.
+# reports where a 64 MiB malloc lies.
 PROBE = """
 import ctypes, importlib.util, sys
 spec = importlib.util.spec_from_file_location("allocator", sys.argv[1])
@@ -22,14 +49,7 @@ allocator = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(allocator)
 if sys.argv[2] == "call":
     print("set", allocator.keep_freed_memory())
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-address = libc.malloc(64 << 20)
-heap = [line.split()[0].split("-") for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
-inside = any(int(lo, 16) <= address < int(hi, 16) for lo, hi in heap)
-print("in heap", inside)
-"""
+""" + LIBC_MALLOC + PRINT_IN_HEAP
 
 
 def skip_without_glibc(function):
@@ -109,28 +129,22 @@ def test_release_drops_jax_compiled_programs():
     ))
 
 
-# Four threads allocate at the same moment, then glibc lists its heaps
-# ("Arena N:" lines of malloc_stats, on stderr); prints what the call returned.
+# Optionally calls one_malloc_arena_on_jax and prints what it returned, then lists the arenas.
 ARENA_PROBE = """
 import ctypes, sys, threading
 import keras
 if sys.argv[1] == "call":
     from keras_creps.utils.allocator import one_malloc_arena_on_jax
     print(one_malloc_arena_on_jax())
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-barrier = threading.Barrier(4)
-def allocate():
-    barrier.wait()
-    libc.malloc(1 << 16)
-threads = [threading.Thread(target=allocate) for _ in range(4)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-libc.malloc_stats()
-"""
+""" + LIBC_MALLOC + LIST_ARENAS
+
+
+def run_under(backend, source, *args):
+    """Runs `source` with `backend`: its stdout lines and the number of arenas malloc_stats listed."""
+    result = subprocess.run([sys.executable, "-c", source, *args], capture_output=True, text=True,
+                            env=dict(os.environ, KERAS_BACKEND=backend), timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.splitlines(), sum(line.startswith("Arena ") for line in result.stderr.splitlines())
 
 
 @pytest.mark.parametrize("backend, mode, returned, arenas", [
@@ -141,38 +155,18 @@ libc.malloc_stats()
 def test_one_arena_only_on_jax(backend, mode, returned, arenas):
     skip_without_glibc("malloc_stats")
     pytest.importorskip(backend)
-    result = subprocess.run([sys.executable, "-c", ARENA_PROBE, mode], capture_output=True, text=True,
-                            env=dict(os.environ, KERAS_BACKEND=backend), timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    counted = sum(line.startswith("Arena ") for line in result.stderr.splitlines())
-    assert (result.stdout.strip() or None) == returned
-    assert counted == arenas if arenas == 1 else counted > 1, result.stderr[-2000:]
+    lines, counted = run_under(backend, ARENA_PROBE, mode)
+    assert (lines[0] if lines else None) == returned
+    assert counted == arenas if arenas == 1 else counted > 1, counted
 
 
 # Calls heap_for_rendering under the backend the test picks, then reports
-# whether a 64 MiB malloc lies inside the [heap] mapping (kept freed memory)
-# and how many arenas four threads allocating at once use.
+# where a 64 MiB malloc lies (in the heap: freed memory is kept) and lists the arenas.
 RENDERING_PROBE = """
 import ctypes, threading
 from keras_creps.utils.allocator import heap_for_rendering
 print(sorted(heap_for_rendering().items()))
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-address = libc.malloc(64 << 20)
-heap = [line.split()[0].split("-") for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
-print("in heap", any(int(lo, 16) <= address < int(hi, 16) for lo, hi in heap))
-barrier = threading.Barrier(4)
-def allocate():
-    barrier.wait()
-    libc.malloc(1 << 16)
-threads = [threading.Thread(target=allocate) for _ in range(4)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-libc.malloc_stats()
-"""
+""" + LIBC_MALLOC + PRINT_IN_HEAP + LIST_ARENAS
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
@@ -183,11 +177,7 @@ libc.malloc_stats()
 def test_heap_for_rendering_per_backend(backend, kept, one_arena):
     skip_without_glibc("malloc_stats")
     pytest.importorskip(backend)
-    result = subprocess.run([sys.executable, "-c", RENDERING_PROBE], capture_output=True, text=True,
-                            env=dict(os.environ, KERAS_BACKEND=backend), timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    lines, counted = run_under(backend, RENDERING_PROBE)
     assert lines[0] == str([("keep_freed_memory", kept), ("one_malloc_arena", one_arena)])
     assert lines[1] == f"in heap {kept}"
-    counted = sum(line.startswith("Arena ") for line in result.stderr.splitlines())
-    assert counted == 1 if one_arena else counted > 1, result.stderr[-2000:]
+    assert counted == 1 if one_arena else counted > 1, counted
