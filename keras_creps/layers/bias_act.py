@@ -92,13 +92,14 @@ def normalize_2nd_moment(x, epsilon=1e-8):
     return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + epsilon)
 
 
-def dense_last_axis(x, kernel):
+def dense_last_axis(x, kernel, product=fast_matmul):
     """`x [..., I] @ kernel [I, O] -> [..., O]` as one 2-D matrix product.
 
     Flattening the leading axes first gives every backend a single GEMM
     (a rank-4 `matmul` can otherwise become many small batched products).
+    `product(x2d, kernel)` computes it (e.g. `matmul_precision.matmul`).
     """
     units = kernel.shape[-1]
     leading = ops.shape(x)[:-1]
-    y = fast_matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)  # [P, O]
+    y = product(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)  # [P, O]
     return ops.reshape(y, tuple(leading) + (units,))

@@ -9,6 +9,7 @@ from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.bias_act import dense_last_axis
+from keras_creps.layers.matmul_precision import matmul
 from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
@@ -118,7 +119,10 @@ class EqualizedDense(keras.layers.Layer):
             # materialising a scaled copy of a large kernel.
             y = dense_last_axis(inputs * scale, self.kernel)  # [..., units]
         else:
-            y = dense_last_axis(inputs, self.kernel * scale)  # [..., units]
+            # Many rows (pixels): the work of a per-pixel network, rounded to
+            # bfloat16 inside `matmul_precision("bfloat16")`. Latents (the
+            # branch above) stay float32 there: they set every pixel's style.
+            y = dense_last_axis(inputs, self.kernel * scale, product=matmul)  # [..., units]
         bias = None
         if self.bias is not None:
             bias_gain = self.lr_multiplier * gain

@@ -5,7 +5,6 @@ import numpy as np
 
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
-from keras_creps.utils.devices import tensorflow_without_gpu
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.layers.input_modulation import modulate_inputs
@@ -20,17 +19,9 @@ def native_coords(size):
     return np.linspace(0.0, 1.0, size, dtype="float32")
 
 
-def _compile_setting(precision, jit_compile):
-    """The `jit_compile` for a part whose products run in `precision` (validated here).
-
-    bfloat16 products avoid XLA on TensorFlow without a GPU: on this
-    project's 2-core CPU (AVX512-BF16) a [4096, 1024] x [1024, 1024] bfloat16
-    product ran at 380 GFLOP/s in a plain TensorFlow graph (oneDNN) and at
-    168 under XLA (slower than XLA's float32, 184).
-    """
+def _check_precision(precision):
     if precision not in MATMUL_DTYPES:
         raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
-    return False if precision == "bfloat16" and tensorflow_without_gpu() else jit_compile
 
 
 def _padded(x, size, axis):
@@ -215,14 +206,15 @@ class CREPSGenerator(CREPSModel):
             line_chunk: int. Coordinates per line-network call when an
                 image has more than that many rows + columns. Defaults to `2048`.
             precision: `"float32"` or `"bfloat16"`. With `"bfloat16"` the
-                line network's matrix products (80% of the work at 256^2) run
-                in bfloat16 with float32 accumulation (see
+                matrix products of the line network and of the per-pixel
+                decoders and refinement (99% of the work) run in bfloat16
+                with float32 accumulation (see
                 `keras_creps.layers.matmul_precision`); everything else, and
                 the output, stay float32. On a CPU with bfloat16 matrix
-                instructions (AMX, AVX512-BF16) this is the fast path on
-                TensorFlow (the line network then runs as a plain graph:
-                oneDNN has bfloat16 matrix kernels), JAX (products asked
-                for a float32 result) and PyTorch: 1.3-1.8x float32 here.
+                instructions (AMX, AVX512-BF16) or a GPU this is the fast
+                path on every backend: at 256^2 on a 2-core AMX machine it
+                rendered 2.2x (TensorFlow and JAX) and 2.8x (PyTorch)
+                faster than float32.
                 `recipes/benchmark.py --precision` measures both.
                 Defaults to `"float32"`.
 
@@ -236,7 +228,7 @@ class CREPSGenerator(CREPSModel):
         positive_int("band_pixels", band_pixels)
         positive_int("max_tile_width", max_tile_width)
         positive_int("line_chunk", line_chunk)
-        line_jit_compile = _compile_setting(precision, jit_compile)
+        _check_precision(precision)
         grid = native_coords(self.resolution)
         synthesis = self.synthesis
 
@@ -251,8 +243,12 @@ class CREPSGenerator(CREPSModel):
                 row_lines, col_lines = synthesis.line_network(ws, rows, cols)
             return row_lines, col_lines, ws[:, -1]
 
-        line_fn = self._compile(lines, line_jit_compile)
-        tile_fn = self._compile(synthesis.render_rows, jit_compile)
+        def render_rows(row_lines, col_lines, w_last):
+            with matmul_precision(precision):
+                return synthesis.render_rows(row_lines, col_lines, w_last)
+
+        line_fn = self._compile(lines, jit_compile)
+        tile_fn = self._compile(render_rows, jit_compile)
 
         def to_numpy(values):
             return [keras.ops.convert_to_numpy(v) for v in values]
@@ -329,8 +325,8 @@ class CREPSGenerator(CREPSModel):
         Args:
             jit_compile: `"auto"`, True or False, as for
                 `make_generate_function`. Defaults to `"auto"`.
-            precision: `"float32"` or `"bfloat16"`: the precision of every
-                `ModulatedDense` product (line and pixel networks; see
+            precision: `"float32"` or `"bfloat16"`: the precision of the
+                line and pixel networks' products (see
                 `make_generate_function`). Defaults to `"float32"`.
 
         Returns:
@@ -344,13 +340,13 @@ class CREPSGenerator(CREPSModel):
         values = points(ws, np.array([0.5, 0.25], "float32"), np.array([0.5, 0.75], "float32"))  # [N, 2, C]
         ```
         """
-        points_jit_compile = _compile_setting(precision, jit_compile)
+        _check_precision(precision)
 
         def points(ws, rows, cols):
             with matmul_precision(precision):
                 return self.synthesis_points(ws, rows, cols)
 
-        return self._compile(points, points_jit_compile)
+        return self._compile(points, jit_compile)
 
     def _compile(self, fn, jit_compile):
         """`fn` compiled for inference on the current backend (see `make_generate_function`)."""

@@ -34,16 +34,21 @@ if bfloat16_is_emulated():
 ```
 """
 
-import functools
-
 __all__ = ["bfloat16_is_emulated", "cpu_has_bfloat16"]
 
 # x86 (`flags`) and Arm (`Features`) names of bfloat16 dot-product instructions.
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 CPUINFO = "/proc/cpuinfo"
 
+# Answers by file. A plain dict, not `functools.lru_cache`: `torch.compile`
+# traces through an lru_cache into the file read, cannot compile `open` and
+# splits the graph there. With the answer in this dict the traced code is a
+# lookup. Measured on an AMX machine (2026-12-04): the split left the
+# bfloat16 line network of the paper generator at 256^2 partly eager (one
+# frame per layer until dynamo's recompile limit), 0.187 s per call.
+_known = {}
 
-@functools.lru_cache(maxsize=None)  # the flags do not change while the process runs
+
 def cpu_has_bfloat16(cpuinfo_path=CPUINFO):
     """Whether the CPU has bfloat16 dot-product instructions: `True`, `False`, or `None` if unknown.
 
@@ -54,8 +59,15 @@ def cpu_has_bfloat16(cpuinfo_path=CPUINFO):
     Returns:
         `True` if the first processor's flags name one of `BFLOAT16_FLAGS`,
         `False` if they name none, `None` if the file cannot be read or
-        lists no flags (not Linux, or an unusual kernel).
+        lists no flags (not Linux, or an unusual kernel). Read once per
+        file: the flags do not change while the process runs.
     """
+    if cpuinfo_path not in _known:
+        _known[cpuinfo_path] = _read_bfloat16_flag(cpuinfo_path)
+    return _known[cpuinfo_path]
+
+
+def _read_bfloat16_flag(cpuinfo_path):
     try:
         with open(cpuinfo_path, errors="replace") as cpuinfo:
             for line in cpuinfo:

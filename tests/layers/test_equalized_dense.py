@@ -32,6 +32,20 @@ class TestEqualizedDense(TestCase):
             act = np.clip(act, -clamp, clamp)
         np.testing.assert_allclose(y, act, rtol=1e-5, atol=1e-6)
 
+    def test_bfloat16_scope_rounds_pixel_products_not_latent_ones(self):
+        from keras_creps.layers.matmul_precision import matmul_precision
+
+        rng = np.random.default_rng(3)
+        layer = EqualizedDense(24, activation="lrelu")
+        pixels = rng.normal(size=(2, 9, 11, 16)).astype("float32")  # 198 rows >= 16 inputs
+        latents = rng.normal(size=(2, 16)).astype("float32")  # 2 rows: a style affine
+        exact_pixels, exact_latents = to_numpy(layer(pixels)), to_numpy(layer(latents))
+        with matmul_precision("bfloat16"):
+            rounded_pixels, kept_latents = to_numpy(layer(pixels)), to_numpy(layer(latents))
+        error = np.max(np.abs(rounded_pixels - exact_pixels)) / np.max(np.abs(exact_pixels))
+        assert 1e-4 < error < 3e-2, error
+        np.testing.assert_array_equal(kept_latents, exact_latents)
+
     def test_initialisation_is_scaled_by_lr_multiplier(self):
         layer = EqualizedDense(256, lr_multiplier=0.01)
         layer.build((None, 256))

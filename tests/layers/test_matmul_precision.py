@@ -76,3 +76,27 @@ def test_a_cpu_without_bfloat16_units_multiplies_the_rounded_operands_in_float32
     # The float32 product of the rounded operands, not a bfloat16 one (which rounds its result).
     assert np.max(np.abs(y - from_rounded)) <= 1e-6 * scale
     assert np.max(np.abs(y - x.astype(np.float64) @ kernel.astype(np.float64))) > 1e-4 * scale
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch.compile is PyTorch's")
+def test_torch_compiles_a_bfloat16_layer_in_one_graph():
+    # The CPU check inside `matmul` read /proc/cpuinfo while being traced:
+    # `open` split the graph, and the line network ran partly eagerly.
+    import torch
+
+    layer = ModulatedDense(16, activation="lrelu")
+    x = np.random.default_rng(4).normal(size=(1, 40, 32)).astype("float32")
+    w = np.random.default_rng(5).normal(size=(1, 8)).astype("float32")
+    eager = to_numpy(layer(x, w))  # builds the layer outside the compiled function
+
+    def rounded(x, w):
+        with matmul_precision("bfloat16"):
+            return layer(x, w)
+
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        x, w = torch.from_numpy(x), torch.from_numpy(w)
+        rounded(x, w)  # settles the layer's first-call state, as `make_generate_function` does
+        compiled = to_numpy(torch.compile(rounded, fullgraph=True)(x, w))  # raises on a graph break
+    error = np.max(np.abs(compiled - eager)) / np.max(np.abs(eager))
+    assert 1e-4 < error < 3e-2, error
