@@ -25,6 +25,7 @@ from keras_creps.models.presets import load_discriminator
 from keras_creps.models.presets import load_generator
 from keras_creps.models.presets import load_metadata
 from keras_creps.models.presets import save_to_preset
+from keras_creps.utils.images import to_uint8
 
 TINY_G = {"resolution": 8, "z_dim": 8, "w_dim": 8, "c_dim": 2, "channel_base": 64, "channel_max": 16,
           "biline_channels": 4, "mapping_layers": 1}
@@ -286,6 +287,21 @@ class TestLoadGenerator(TestCase):
         assert preset_paths.PRESETS_PACKAGE == "keras_creps.saved_models"
         assert isinstance(list_presets(), list)
 
+
+
+def test_the_demo_preset_renders_in_bfloat16_within_40_db_of_float32():
+    # The trained weights, not random ones: a trained network's activations
+    # are what rounding meets in use. 8 seeds, one per class, native size and 4x.
+    generator = load_generator("creps_emoji_64")
+    z = np.random.default_rng(0).standard_normal((8, generator.z_dim)).astype("float32")
+    c = np.eye(generator.c_dim, dtype="float32")[np.arange(8) % generator.c_dim]
+    grid = np.linspace(0, 1, 256, dtype="float32")
+    for rows in (None, grid):
+        exact = generator.make_generate_function(truncation_psi=0.7)(z, c, rows=rows, cols=rows)
+        rounded = generator.make_generate_function(truncation_psi=0.7, precision="bfloat16")(z, c, rows=rows, cols=rows)
+        mse = np.mean((to_uint8(rounded).astype(np.float64) - to_uint8(exact)) ** 2)
+        psnr = 10 * np.log10(255.0**2 / max(mse, 1e-12))
+        assert 40.0 <= psnr < 80.0, psnr  # rounded (not bit-equal), and by little
 
 SAVE_ON_TENSORFLOW = textwrap.dedent(
     """
