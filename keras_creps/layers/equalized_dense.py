@@ -9,10 +9,10 @@ from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.bias_act import dense_last_axis
-from keras_creps.layers.matmul_precision import matmul
 from keras_creps.layers.bias_act import default_gain
 from keras_creps.layers.bias_act import validate_activation
 from keras_creps.layers.bias_act import validate_clamp
+from keras_creps.layers.matmul_precision import matmul
 from keras_creps.layers.host_initializers import HostConstant
 from keras_creps.layers.host_initializers import HostNormal
 

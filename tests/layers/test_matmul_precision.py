@@ -100,3 +100,27 @@ def test_torch_compiles_a_bfloat16_layer_in_one_graph():
         compiled = to_numpy(torch.compile(rounded, fullgraph=True)(x, w))  # raises on a graph break
     error = np.max(np.abs(compiled - eager)) / np.max(np.abs(eager))
     assert 1e-4 < error < 3e-2, error
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function's XLA context")
+def test_tensorflow_under_xla_asks_for_a_float32_result():
+    # XLA:CPU computed a bfloat16-result product 3x slower; under XLA the
+    # product keeps its float32 result, so it equals the float32 product of
+    # the rounded operands (a bfloat16 result would be off by up to 2^-8).
+    import tensorflow as tf
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 64, 96)).astype("float32")
+    kernel = rng.normal(size=(2, 96, 48)).astype("float32")
+    from_rounded = bfloat16_rounded(x) @ bfloat16_rounded(kernel)
+    scale = np.max(np.abs(from_rounded))
+
+    def rounded(x, kernel):
+        with matmul_precision("bfloat16"):
+            return matmul(x, kernel)
+
+    compiled = tf.function(rounded, jit_compile=True)(x, kernel)
+    assert compiled.dtype == tf.float32
+    np.testing.assert_allclose(compiled.numpy(), from_rounded, rtol=1e-5, atol=1e-5 * scale)
+    graph = tf.function(rounded, jit_compile=False)(x, kernel)  # no XLA: the portable product
+    assert np.max(np.abs(graph.numpy() - from_rounded)) <= 2.0**-8 * scale
