@@ -148,6 +148,26 @@ def _say(line):
 BFLOAT16_EMULATED = ("warning: --mixed_precision bfloat16 on a CPU without bfloat16 instructions and no GPU: "
                      "every product is emulated, slower than float32 (PyTorch's ~100x slower; see "
                      "keras_creps/utils/cpu_features.py)")
+BFLOAT16_ON_JAX_CPU = ("warning: --mixed_precision bfloat16 on JAX's CPU backend trained slower than float32 "
+                       "(train_small_64_b16 on a 2-core AMX CPU, 2026-12-04: 1155 against 883 s/kimg; XLA:CPU "
+                       "computes bfloat16-result products slowly), while TensorFlow and PyTorch trained 2.0-2.2x "
+                       "faster in bfloat16 than in float32")
+
+
+def bfloat16_training_warning():
+    """The warning `--mixed_precision bfloat16` deserves on this backend and machine, or None."""
+    from keras_creps.utils.cpu_features import bfloat16_is_emulated
+
+    if bfloat16_is_emulated():
+        return BFLOAT16_EMULATED
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() == "cpu":
+            return BFLOAT16_ON_JAX_CPU
+    return None
 
 
 def _warn(line):
@@ -266,8 +286,6 @@ def train(opts=None):
     from keras_creps.training.distribute import distribution_scope
     from keras_creps.training.resume import inherit_run_options
     from keras_creps.training.run_errors import OptionError
-    from keras_creps.utils.cpu_features import bfloat16_is_emulated
-
     opts = opts if opts is not None else read_options()
     if opts.resume:
         opts = inherit_run_options(opts, OPTION_NAMES, log=_say)
@@ -283,8 +301,9 @@ def train(opts=None):
                 raise OptionError(f"bad --gpus={opts.gpus}: {error}") from None
             if opts.mixed_precision != "none":
                 keras.config.set_dtype_policy(f"mixed_{opts.mixed_precision}")
-            if opts.mixed_precision == "bfloat16" and bfloat16_is_emulated():
-                _warn(BFLOAT16_EMULATED)
+            warning = bfloat16_training_warning() if opts.mixed_precision == "bfloat16" else None
+            if warning:
+                _warn(warning)
             return _train(opts, strategy, source)
     finally:
         keras.config.set_dtype_policy(previous_policy)

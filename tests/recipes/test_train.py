@@ -116,6 +116,9 @@ def test_bfloat16_on_a_cpu_without_its_instructions_warns(data, tmp_path, capsys
     captured = capsys.readouterr()
     assert '"dtype_policy": "mixed_bfloat16"' in captured.out
     assert ("without bfloat16 instructions" in captured.err) is emulated, captured.err
+    # With the instructions: JAX's CPU backend trained slower in bfloat16 than in float32, and says so.
+    on_jax_cpu = not emulated and keras.backend.backend() == "jax"
+    assert ("JAX's CPU backend trained slower" in captured.err) is on_jax_cpu, captured.err
 
 
 def test_run_directory(runs, data):
