@@ -8,9 +8,9 @@ compiles one XLA program per operation and weight shape (a normal draw, a
 multiplication by the standard deviation, an addition of the mean, a fill
 for each bias) and keeps every program in its caches, ~2.5-3 MB of memory
 each on XLA:CPU whatever the operation. Building the paper generator at
-256^2 (114 MB of weights) on JAX, 2026-12-04, one run each
-(`/work/scratch/buildprobe.py`): 12.7 s and 320 MB above the imports with
-Keras' initializers, 1.15 s and 172 MB with these. TensorFlow (1.1 vs 1.2
+256^2 (114 MB of weights) on JAX, 2026-12-04, one run each (a probe
+script timing the build and reading RSS): 12.7 s and 320 MB above the
+imports with Keras' initializers, 1.15 s and 172 MB with these. TensorFlow (1.1 vs 1.2
 s, 130 vs 127 MB) and PyTorch (0.4 vs 0.75 s, 118 vs 117 MB) were left
 much as they were.
 

@@ -85,10 +85,11 @@ def one_malloc_arena_on_jax():
     the blocks freed in it for that thread. XLA:CPU runs a compiled program
     on whichever of its threads is free, and the render's 24 MB tile buffer
     was then kept once per thread that had run a tile: over 8 renders of the
-    paper generator at 256^2 (`/work/scratch/memprobe2.py`, 2026-12-04)
-    RSS climbed in 24 MB steps and the peak from +338-342 MB to +388-391
-    above the imports. With one arena the same renders stayed flat at
-    +285-299 MB, at the same speed (0.91-1.02 s against 0.94-0.95 s).
+    paper generator at 256^2 (a probe script that rendered repeatedly and
+    read RSS after each call, 2026-12-04) RSS climbed in 24 MB steps and
+    the peak from +338-342 MB to +388-391 above the imports. With one
+    arena the same renders stayed flat at +285-299 MB, at the same speed
+    (0.91-1.02 s against 0.94-0.95 s).
     `recipes/benchmark.py --backend jax --only creps_256_b1`, three
     alternating pairs: working memory 319 / 365 / 291 MB with it against
     396 / 365 / 357 without (medians 319 and 365; the figure varies by
@@ -127,8 +128,9 @@ def heap_for_rendering(keep_freed=True, one_arena=True):
     render and unmapped after it. Kept on the heap instead, they left the
     render's peak where the heap happened to place them: paper generator at
     256^2, 6 renders after the first, two alternating pairs each
-    (`/work/scratch/memprobe2.py`, 2026-12-04): +290 / +298 MB above the
-    imports without keeping freed memory against +343 / +321 with it, and
+    (a probe script reading the peak RSS after each render, 2026-12-04):
+    +290 / +298 MB above the imports without keeping freed memory against
+    +343 / +321 with it, and
     after the line network scaled its inputs (`layers/input_modulation.py`)
     +270 / +274 against +245 / +314; the same speed (0.80-1.04 s against
     0.80-0.90 s per image). Elsewhere: `keep_freed_memory`, which took
