@@ -156,17 +156,14 @@ BFLOAT16_ON_JAX_CPU = ("warning: --mixed_precision bfloat16 on JAX's CPU backend
 
 def bfloat16_training_warning():
     """The warning `--mixed_precision bfloat16` deserves on this backend and machine, or None."""
-    from keras_creps.utils.cpu_features import bfloat16_is_emulated
-
-    if bfloat16_is_emulated():
-        return BFLOAT16_EMULATED
     import keras
 
-    if keras.backend.backend() == "jax":
-        import jax
+    from keras_creps.utils import cpu_features
 
-        if jax.default_backend() == "cpu":
-            return BFLOAT16_ON_JAX_CPU
+    if cpu_features.bfloat16_is_emulated():
+        return BFLOAT16_EMULATED
+    if keras.backend.backend() == "jax" and cpu_features.computes_on_cpu():
+        return BFLOAT16_ON_JAX_CPU
     return None
 
 
@@ -286,6 +283,7 @@ def train(opts=None):
     from keras_creps.training.distribute import distribution_scope
     from keras_creps.training.resume import inherit_run_options
     from keras_creps.training.run_errors import OptionError
+
     opts = opts if opts is not None else read_options()
     if opts.resume:
         opts = inherit_run_options(opts, OPTION_NAMES, log=_say)

@@ -36,7 +36,7 @@ if bfloat16_is_emulated():
 ```
 """
 
-__all__ = ["bfloat16_is_emulated", "cpu_has_bfloat16"]
+__all__ = ["bfloat16_is_emulated", "computes_on_cpu", "cpu_has_bfloat16"]
 
 # x86 (`flags`) and Arm (`Features`) names of bfloat16 dot-product instructions.
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
@@ -92,8 +92,14 @@ def bfloat16_is_emulated():
         GPU or TPU; `False` otherwise (hardware bfloat16, an accelerator,
         or not known).
     """
-    if cpu_has_bfloat16() is not False:
-        return False
+    return cpu_has_bfloat16() is False and computes_on_cpu()
+
+
+def computes_on_cpu():
+    """Whether the Keras backend sees no GPU or TPU, so it computes on the CPU.
+
+    On JAX this starts JAX's client, so set `XLA_FLAGS` first.
+    """
     import keras
 
     backend = keras.backend.backend()
