@@ -84,16 +84,7 @@ def fast_depthwise_conv(x, kernel, strides=1, padding="valid"):
         )
     if _torch_cpu(x):
         weight = kernel.permute(2, 3, 0, 1)  # [C, 1, k, k]
-        if strides == 1 or x.dtype not in _torch_half_dtypes():
-            return _torch_conv_nhwc(x, weight, strides, pad, groups=x.shape[-1])
-        # A strided depthwise convolution in bfloat16 is oneDNN's slow path
-        # on a CPU: the discriminator's 4x4 stride-2 blurs, forward +
-        # backward, took 114 / 66 / 28 ms in bfloat16 and 50 / 10 / 2.2 ms
-        # computed in float32 between two casts (`[16, 64, 64, 256]`,
-        # `[16, 32, 32, 512]`, `[16, 16, 16, 512]`; 2-core AMX CPU,
-        # 2026-12-04). At stride 1 bfloat16 is the faster one (24 vs 120 ms).
-        y = _torch_conv_nhwc(x.float(), weight.float(), strides, pad, groups=x.shape[-1])
-        return y.to(x.dtype)
+        return _torch_conv_nhwc(x, weight, strides, pad, groups=x.shape[-1])
     x, keras_padding = _keras_input(x, pad, padding)
     return ops.depthwise_conv(x, kernel, strides=strides, padding=keras_padding)
 
@@ -148,12 +139,6 @@ def _torch_channels_last_weight(kernel):
     size, _, channels, filters = kernel.shape
     rows = kernel.reshape(size * size * channels, filters).t().contiguous()  # [F, k * k * C]
     return rows.reshape(filters, size, size, channels).permute(0, 3, 1, 2)  # [F, C, k, k]
-
-
-def _torch_half_dtypes():
-    import torch
-
-    return (torch.bfloat16, torch.float16)
 
 
 def _torch_conv_nhwc(x, weight, strides, pad, groups, bias=None):
