@@ -40,9 +40,12 @@ against 6.81 GB for the Keras ops, so JAX keeps them (`fused_bias_act`
 returns `None`, and `bias_act` falls back).
 """
 
+import contextlib
+import threading
+
 import keras
 
-__all__ = ["fused_bias_act"]
+__all__ = ["compiled_bias_act", "fused_bias_act"]
 
 
 def fused_bias_act(x, bias, slope, gain, clamp):
@@ -167,7 +170,46 @@ _TorchBiasAct = _LazyTorchFunction()
 def _tensorflow_bias_act(x, bias, slope, gain, clamp):
     import tensorflow as tf
 
-    def forward(x, bias):
+    forward, input_gradient = _tensorflow_functions(slope, gain, clamp, bias is not None)
+
+    # Only `y` is captured by the gradient functions, so only `y` is kept.
+    if bias is None:
+
+        @tf.custom_gradient
+        def without_bias(x):
+            y = forward(x)
+            return y, lambda dy: input_gradient(y, dy)[0]
+
+        return without_bias(x)
+
+    @tf.custom_gradient
+    def with_bias(x, bias):
+        y = forward(x, bias)
+        return y, lambda dy: input_gradient(y, dy)
+
+    return with_bias(x, bias)
+
+
+def _tensorflow_functions(slope, gain, clamp, with_bias):
+    """`(forward, input_gradient)` for TensorFlow: plain ops, or XLA programs inside `compiled_bias_act`."""
+    compiled = getattr(_scope, "compiled", False)
+    key = (slope, gain, clamp, with_bias, compiled)
+    if key not in _tensorflow_cache:
+        forward = _tensorflow_forward(slope, gain, clamp)
+        gradient = _tensorflow_gradient(slope, gain, clamp, with_bias)
+        if compiled:
+            import tensorflow as tf
+
+            forward = tf.function(forward, jit_compile=True, autograph=False)
+            gradient = tf.function(gradient, jit_compile=True, autograph=False)
+        _tensorflow_cache[key] = (forward, gradient)
+    return _tensorflow_cache[key]
+
+
+def _tensorflow_forward(slope, gain, clamp):
+    import tensorflow as tf
+
+    def forward(x, bias=None):
         y = x if bias is None else x + bias
         if slope != 1.0:
             y = tf.nn.leaky_relu(y, slope) if slope > 0 else tf.nn.relu(y)
@@ -177,33 +219,53 @@ def _tensorflow_bias_act(x, bias, slope, gain, clamp):
             y = tf.clip_by_value(y, -clamp, clamp)
         return y
 
-    def input_gradient(y, dy):
+    return forward
+
+
+def _tensorflow_gradient(slope, gain, clamp, with_bias):
+    import tensorflow as tf
+
+    def gradient(y, dy):
+        """`(dx, dbias)`; `dbias` is `None` without a bias."""
         dz = dy * gain if gain != 1.0 else dy
         if slope != 1.0:
             dz = tf.where(y > 0, dz, dz * slope)
         if clamp is not None:
             dz = tf.where(tf.abs(y) < clamp, dz, tf.zeros_like(dz))
-        return dz
+        if not with_bias:
+            return dz, None
+        return dz, tf.reduce_sum(dz, axis=list(range(len(dz.shape) - 1)))  # [C]
 
-    # Only `y` is captured by the gradient functions, so only `y` is kept.
-    if bias is None:
+    return gradient
 
-        @tf.custom_gradient
-        def without_bias(x):
-            y = forward(x, None)
-            return y, lambda dy: input_gradient(y, dy)
 
-        return without_bias(x)
+_tensorflow_cache = {}
+_scope = threading.local()
 
-    @tf.custom_gradient
-    def with_bias(x, bias):
-        y = forward(x, bias)
 
-        def gradient(dy):
-            dz = input_gradient(y, dy)
-            return dz, tf.reduce_sum(dz, axis=tf.range(tf.rank(dz) - 1))  # [C]
+@contextlib.contextmanager
+def compiled_bias_act():
+    """On TensorFlow, runs each `fused_bias_act` (forward and backward) as its own small XLA program.
 
-        return y, gradient
+    In a graph without XLA every op of the element-wise chain is a pass over
+    the layer's output; compiled, the chain is one loop. On a 2-core AMX CPU
+    (2026-12-04, `[16, 64, 64, 256]`, the `small` discriminator's first
+    layers) the backward took 48.0 -> 19.4 ms in bfloat16 and 58.9 -> 14.1
+    in float32, the forward (with a bias) 56.8 -> 14.5 and 20.7 -> 7.8.
+    The training step enters this scope while it is traced (`training/
+    gradients/tensorflow.py`); elsewhere, a SavedModel above all, the plain
+    ops stay, as TensorFlow Serving runs XLA programs only behind a flag.
+    Other backends ignore it. The scope belongs to the thread that enters it.
 
-    return with_bias(x, bias)
-
+    Example:
+    ```python
+    with compiled_bias_act():
+        loss = train_step(data)  # traced inside the scope
+    ```
+    """
+    previous = getattr(_scope, "compiled", False)
+    _scope.compiled = True
+    try:
+        yield
+    finally:
+        _scope.compiled = previous

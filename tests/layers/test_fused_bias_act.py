@@ -9,6 +9,7 @@ from keras import ops
 from test_case import to_numpy
 
 from keras_creps.layers.bias_act import bias_act
+from keras_creps.layers.fused_bias_act import compiled_bias_act
 from keras_creps.layers.fused_bias_act import fused_bias_act
 
 BACKEND = keras.backend.backend()
@@ -25,6 +26,20 @@ def keras_bias_act(x, bias, slope, gain, clamp):
         y = ops.where(y > 0, y, y * slope)
     y = y * gain
     return y if clamp is None else ops.clip(y, -clamp, clamp)
+
+
+def _fused(compiled):
+    """`fused_bias_act`, inside `compiled_bias_act` (TensorFlow's training route) if asked."""
+    if not compiled:
+        return fused_bias_act
+    if BACKEND != "tensorflow":
+        pytest.skip("the compiled route is TensorFlow's")
+
+    def fn(*args):
+        with compiled_bias_act():
+            return fused_bias_act(*args)
+
+    return fn
 
 
 def _inputs(seed=0, shape=(2, 5, 7)):
@@ -62,7 +77,8 @@ def _variables(*arrays):
 @fused_backends
 @pytest.mark.parametrize("slope, gain, clamp", SETTINGS)
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_values_and_gradients_equal_the_keras_ops(slope, gain, clamp, with_bias):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_values_and_gradients_equal_the_keras_ops(slope, gain, clamp, with_bias, compiled):
     x, bias = _inputs()
     weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
     args = _variables(x, bias) if with_bias else _variables(x)
@@ -70,9 +86,9 @@ def test_values_and_gradients_equal_the_keras_ops(slope, gain, clamp, with_bias)
     def loss_terms(fn):
         return lambda x, bias=None: fn(x, bias, slope, gain, clamp) * ops.convert_to_tensor(weights)
 
-    y, grads = _gradients(loss_terms(fused_bias_act), args)
+    y, grads = _gradients(loss_terms(_fused(compiled)), args)
     y_ref, grads_ref = _gradients(loss_terms(keras_bias_act), args)
-    np.testing.assert_array_equal(to_numpy(y), to_numpy(y_ref))
+    np.testing.assert_allclose(to_numpy(y), to_numpy(y_ref), rtol=1e-7 if compiled else 0, atol=0)
     for got, want in zip(grads, grads_ref):
         np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-6, atol=1e-6)
     if clamp is not None:  # the clamp is reached, and stops the gradient there
@@ -83,7 +99,8 @@ def test_values_and_gradients_equal_the_keras_ops(slope, gain, clamp, with_bias)
 
 @fused_backends
 @pytest.mark.parametrize("slope, gain, clamp", SETTINGS[:2])
-def test_double_backward_equals_the_keras_ops(slope, gain, clamp):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_double_backward_equals_the_keras_ops(slope, gain, clamp, compiled):
     """The path-length / R1 pattern: a penalty on an input gradient, differentiated w.r.t. weights."""
     x, bias = _inputs(2)
     p, q = (np.random.default_rng(s).normal(size=x.shape[-1:]).astype("float32") + 1.5 for s in (3, 4))
@@ -110,12 +127,31 @@ def test_double_backward_equals_the_keras_ops(slope, gain, clamp):
             penalty = tf.reduce_sum(g * g)
         return outer.gradient(penalty, [p_t, q_t])
 
-    got = penalty_gradients(fused_bias_act)
+    got = penalty_gradients(_fused(compiled))
     want = penalty_gradients(keras_bias_act)
     for g, w in zip(got, want):
         assert g is not None
         np.testing.assert_allclose(to_numpy(g), to_numpy(w), rtol=1e-5, atol=1e-6)
     assert min(np.abs(to_numpy(g)).max() for g in got) > 0
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the compiled route is TensorFlow's")
+def test_only_the_training_scope_puts_xla_programs_in_a_graph():
+    # A SavedModel traced outside the scope must not need XLA (TensorFlow
+    # Serving runs XLA programs only behind a flag).
+    import tensorflow as tf
+
+    x, bias = (tf.constant(a) for a in _inputs())
+
+    def xla_calls(fn):
+        graph = tf.function(fn).get_concrete_function(x, bias).graph
+        return [op for op in graph.get_operations() if op.node_def.attr["_XlaMustCompile"].b]
+
+    plain = lambda x, bias: fused_bias_act(x, bias, 0.2, 2.0, 0.5)  # noqa: E731
+    assert xla_calls(plain) == []
+    compiled = _fused(True)
+    assert len(xla_calls(lambda x, bias: compiled(x, bias, 0.2, 2.0, 0.5))) == 1
+    assert xla_calls(plain) == []  # the scope ended with its block
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="counts PyTorch's saved tensors")

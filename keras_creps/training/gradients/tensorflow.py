@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from keras_creps.layers.fused_bias_act import compiled_bias_act
 from keras_creps.training.gradients.squared_gradient import by_double_backward
 
 
@@ -95,7 +96,8 @@ def _multi_worker():
 
 
 def train_step(gan, data):
-    logs = gan.generic_train_step(data)
+    with compiled_bias_act():  # traced here: the step's element-wise chains as XLA programs
+        logs = gan.generic_train_step(data)
     # Read variables into tensors: with `run_eagerly=True` Keras passes the
     # outputs through a `tf.experimental.Optional`, which cannot hold a
     # variable (`Variable.value` is the variable itself on TensorFlow).
