@@ -1,5 +1,7 @@
 """Low-pass FIR filtering with optional 2x down-sampling (StyleGAN's blur)."""
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
@@ -38,7 +40,9 @@ def fir_downsample(x, filt, padding, down=1):
     the padded input is convolved (a true convolution, i.e. the filter is
     flipped, which changes nothing for symmetric filters) channel by channel,
     and output samples `0, down, 2*down, ...` are kept along both spatial
-    axes. The subsampling is folded into the stride of the convolution.
+    axes. The subsampling is folded into the stride of the convolution (or,
+    for a strided bfloat16 filter on TensorFlow and PyTorch, into two
+    band-matrix products; see `_by_products`).
 
     Args:
         x: tensor `[N, H, W, C]`.
@@ -76,6 +80,11 @@ def fir_downsample(x, filt, padding, down=1):
 
 def _band_matrix(taps, size, padding, down):
     """The 1-D filter as a `[size_out, size]` matrix: zero padding, flipped taps, every `down`-th output."""
+    return _cached_band_matrix(tuple(float(t) for t in taps), int(size), padding, down)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_band_matrix(taps, size, padding, down):
     taps = np.asarray(taps, dtype=np.float64)[::-1]  # A convolution: the taps flipped.
     out = (size + 2 * padding - len(taps)) // down + 1
     band = np.zeros((out, size), dtype=np.float64)
@@ -84,7 +93,9 @@ def _band_matrix(taps, size, padding, down):
             j = i * down + k - padding
             if 0 <= j < size:
                 band[i, j] += tap
-    return band.astype(np.float32)
+    band = band.astype(np.float32)
+    band.flags.writeable = False  # shared by every call through the cache
+    return band
 
 
 def _fir_by_products(x, factors, padding, down):
