@@ -57,8 +57,10 @@ def fir_downsample(x, filt, padding, down=1):
     if channels is None:
         raise ValueError(f"The channel axis of `x` must be known. Received: x.shape={x.shape}")
     backend = keras.config.backend()
-    factors = _separable_factors(filt)
-    if factors is not None and _by_products(x, down, backend):
+    by_products = _by_products(x, down, backend)
+    # Only the products and JAX's slices need the 1-D taps (not computed on every call elsewhere).
+    factors = _separable_factors(filt) if by_products or backend == "jax" else None
+    if factors is not None and by_products:
         return _fir_by_products(x, factors, padding, down)
     if factors is not None and backend == "jax":
         # On JAX otherwise: two 1-D passes of strided slices and multiply-adds, the same

@@ -46,7 +46,7 @@ import threading
 
 import keras
 
-__all__ = ["compiled_bias_act", "fused_bias_act"]
+__all__ = ["compiled_bias_act", "compiles_bias_act", "fused_bias_act"]
 
 
 def fused_bias_act(x, bias, slope, gain, clamp):
@@ -193,7 +193,7 @@ def _tensorflow_bias_act(x, bias, slope, gain, clamp):
 
 def _tensorflow_functions(slope, gain, clamp, with_bias):
     """`(forward, input_gradient)` for TensorFlow: plain ops, or XLA programs inside `compiled_bias_act`."""
-    compiled = getattr(_scope, "compiled", False)
+    compiled = compiles_bias_act()
     key = (slope, gain, clamp, with_bias, compiled)
     if key not in _tensorflow_cache:
         forward = _tensorflow_forward(slope, gain, clamp)
@@ -241,11 +241,16 @@ def _tensorflow_gradient(slope, gain, clamp, with_bias):
 
 
 _tensorflow_cache = {}
-_scope = threading.local()
+_state = threading.local()
+
+
+def compiles_bias_act():
+    """Whether `fused_bias_act` builds XLA programs on TensorFlow in this thread (`compiled_bias_act`)."""
+    return getattr(_state, "enabled", False)
 
 
 @contextlib.contextmanager
-def compiled_bias_act():
+def compiled_bias_act(enabled=True):
     """On TensorFlow, runs each `fused_bias_act` (forward and backward) as its own small XLA program.
 
     In a graph without XLA every op of the element-wise chain is a pass over
@@ -256,7 +261,12 @@ def compiled_bias_act():
     The training step enters this scope while it is traced (`training/
     gradients/tensorflow.py`); elsewhere, a SavedModel above all, the plain
     ops stay, as TensorFlow Serving runs XLA programs only behind a flag.
-    Other backends ignore it. The scope belongs to the thread that enters it.
+    Other backends ignore it. The scope belongs to the thread that enters
+    it (as `modulate_inputs` and `matmul_precision`).
+
+    Args:
+        enabled: bool. `True` compiles; `False` restores the plain ops
+            inside the block. Defaults to `True`.
 
     Example:
     ```python
@@ -264,9 +274,11 @@ def compiled_bias_act():
         loss = train_step(data)  # traced inside the scope
     ```
     """
-    previous = getattr(_scope, "compiled", False)
-    _scope.compiled = True
+    if not isinstance(enabled, bool):
+        raise ValueError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
+    previous = compiles_bias_act()
+    _state.enabled = enabled
     try:
         yield
     finally:
-        _scope.compiled = previous
+        _state.enabled = previous
