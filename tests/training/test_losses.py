@@ -175,3 +175,38 @@ class TestGradientModule(TestCase):
         monkeypatch.setattr(keras.config, "backend", lambda: "numpy")
         with pytest.raises(ValueError, match="numpy"):
             gradients.get()
+
+    @pytest.mark.skipif(keras.config.backend() != "torch", reason="Python reference cycles hold tensors on PyTorch only")
+    def test_value_and_grad_frees_the_forward_activations(self):
+        # Keras on PyTorch leaves the inputs of a layer called with two
+        # arguments (as the discriminator is, with images and labels) in a
+        # reference cycle; with automatic collection off, only
+        # value_and_grad's own collection can free them.
+        import gc
+        import weakref
+
+        class Product(keras.layers.Layer):
+            def build(self, x_shape, c_shape=None):
+                self.kernel = self.add_weight(shape=(3, 4))
+
+            def call(self, x, c=None):
+                return ops.matmul(x, self.kernel)
+
+        layer = Product()
+        layer.build((None, 3))
+        held = []
+
+        def loss():
+            hidden = ops.convert_to_tensor(np.ones((2, 3), "float32")) * 2.0
+            held.append(weakref.ref(hidden))
+            return ops.sum(layer(hidden, None)), None
+
+        was_enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
+        try:
+            gradients.get().value_and_grad(loss, layer.trainable_variables, layer.variables)
+            assert held[0]() is None
+        finally:
+            if was_enabled:
+                gc.enable()
