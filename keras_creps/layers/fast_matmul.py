@@ -4,8 +4,8 @@ Almost all of CREPS' work is products of per-pixel (or per-line) features
 with a weight matrix, `[N, P, I] x [I, O]` or, modulated, `[N, P, I] x
 [N, I, O]`. TensorFlow and JAX send float32 products to oneDNN or XLA's
 own kernels, which run near the CPU's peak. PyTorch sends them to MKL, and
-MKL runs at half that rate on AMD CPUs such as the one this project is
-measured on: a [4096, 1024] x [1024, 1024] product ran at 171 GFLOP/s
+MKL runs at half that rate on AMD CPUs such as the one this project was
+first measured on: a [4096, 1024] x [1024, 1024] product ran at 171 GFLOP/s
 through `torch.matmul` and 430 as a 1x1 convolution, which PyTorch gives to
 oneDNN (channels-last input, so no layout copy). In the paper generator at
 256^2 batch 1 this cut the modulated products from 527 to 234 ms and the
@@ -15,17 +15,26 @@ In the benchmark (`recipes/benchmark.py --backend torch --jit_compile=false`,
 side by side in one run) rendering went from 0.90-1.04 to 1.40-1.61 images/s
 at 256^2 batch 1, 1.09 to 1.76 at 256^2 batch 4 and 0.29 to 0.44 at 512^2.
 
-So on PyTorch's CPU a float32 product computed without gradients (any
-rendering: `make_generate_function`, `predict`, `torch.no_grad`) runs as
-`conv2d` with a 1x1 kernel. With gradients it stays `matmul`: training the
-demo configuration, whose modulated products need one small convolution per
-sample, took 86-109 s/kimg through convolutions against 74-83 through
-`matmul`. Everywhere else (other backends, other dtypes, GPUs, symbolic
-shape inference on the meta device) it is `keras.ops.matmul`.
+On Intel CPUs MKL is the faster one: on a 2-core Xeon with AMX
+(2026-12-04) the same product ran at 364-383 GFLOP/s through `torch.matmul`
+and `torch.bmm` against 314-320 as a convolution, and the paper
+generator's compiled line network at 256^2 took 0.252-0.296 s against
+0.307-0.315 (three alternating pairs).
+
+So on PyTorch, on a CPU other than Intel's, a float32 product computed
+without gradients (any rendering: `make_generate_function`, `predict`,
+`torch.no_grad`) runs as `conv2d` with a 1x1 kernel. With gradients it
+stays `matmul`: training the demo configuration, whose modulated products
+need one small convolution per sample, took 86-109 s/kimg through
+convolutions against 74-83 through `matmul`. Everywhere else (Intel CPUs,
+other backends, other dtypes, GPUs, symbolic shape inference on the meta
+device) it is `keras.ops.matmul`.
 """
 
 import keras
 from keras import ops
+
+from keras_creps.utils.cpu_features import cpu_vendor
 
 __all__ = ["fast_matmul"]
 
@@ -46,16 +55,17 @@ def fast_matmul(x, kernel):
     y = fast_matmul(features, kernel)  # [N, P, I] x [N, I, O] -> [N, P, O]
     ```
     """
-    if keras.backend.backend() == "torch" and _is_torch_cpu_float32(x, kernel):
+    if keras.backend.backend() == "torch" and _takes_the_convolution_route(x, kernel):
         return _torch_matmul_as_conv(x, kernel)
     return ops.matmul(x, kernel)
 
 
-def _is_torch_cpu_float32(x, kernel):
+def _takes_the_convolution_route(x, kernel):
     import torch
 
     return (
-        isinstance(x, torch.Tensor)
+        cpu_vendor() != "GenuineIntel"  # MKL is the faster route there (see the module)
+        and isinstance(x, torch.Tensor)
         and isinstance(kernel, torch.Tensor)
         and not torch.is_grad_enabled()
         and x.device.type == "cpu"

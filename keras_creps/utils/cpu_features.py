@@ -1,4 +1,4 @@
-"""`cpu_has_bfloat16`, `bfloat16_is_emulated`: whether bfloat16 products run in hardware here.
+"""`cpu_has_bfloat16`, `bfloat16_is_emulated`: whether bfloat16 products run in hardware here; `cpu_vendor`.
 
 bfloat16 pays on a CPU only where it has instructions for bfloat16 dot
 products: AVX512-BF16 or AMX-BF16 on x86, the `bf16` extension on Arm.
@@ -36,13 +36,13 @@ if bfloat16_is_emulated():
 ```
 """
 
-__all__ = ["bfloat16_is_emulated", "computes_on_cpu", "cpu_has_bfloat16"]
+__all__ = ["bfloat16_is_emulated", "computes_on_cpu", "cpu_has_bfloat16", "cpu_vendor"]
 
 # x86 (`flags`) and Arm (`Features`) names of bfloat16 dot-product instructions.
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 CPUINFO = "/proc/cpuinfo"
 
-# Answers by file. A plain dict, not `functools.lru_cache`: `torch.compile`
+# `/proc/cpuinfo` facts by file: (vendor, has bfloat16). A plain dict, not `functools.lru_cache`: `torch.compile`
 # traces through an lru_cache into the file read, cannot compile `open` and
 # splits the graph there. With the answer in this dict the traced code is a
 # lookup. Measured on an AMX machine (2026-12-04): the split left the
@@ -64,21 +64,42 @@ def cpu_has_bfloat16(cpuinfo_path=CPUINFO):
         lists no flags (not Linux, or an unusual kernel). Read once per
         file: the flags do not change while the process runs.
     """
+    return _cpuinfo(cpuinfo_path)[1]
+
+
+def cpu_vendor(cpuinfo_path=CPUINFO):
+    """The first processor's `vendor_id` (e.g. `"GenuineIntel"`, `"AuthenticAMD"`), or `None` if not listed.
+
+    Args:
+        cpuinfo_path: the file to read, Linux's `/proc/cpuinfo` format.
+            Read once per file, as `cpu_has_bfloat16`.
+    """
+    return _cpuinfo(cpuinfo_path)[0]
+
+
+def _cpuinfo(cpuinfo_path):
     if cpuinfo_path not in _known:
-        _known[cpuinfo_path] = _read_bfloat16_flag(cpuinfo_path)
+        _known[cpuinfo_path] = _read_cpuinfo(cpuinfo_path)
     return _known[cpuinfo_path]
 
 
-def _read_bfloat16_flag(cpuinfo_path):
+def _read_cpuinfo(cpuinfo_path):
+    """`(vendor, has_bfloat16)` of the first processor listed; `None` for what the file does not say."""
+    vendor = has_bfloat16 = None
     try:
         with open(cpuinfo_path, errors="replace") as cpuinfo:
             for line in cpuinfo:
                 key, _, value = line.partition(":")
-                if key.strip() in ("flags", "Features"):
-                    return not BFLOAT16_FLAGS.isdisjoint(value.split())
+                key = key.strip()
+                if key == "vendor_id" and vendor is None:
+                    vendor = value.strip()
+                elif key in ("flags", "Features") and has_bfloat16 is None:
+                    has_bfloat16 = not BFLOAT16_FLAGS.isdisjoint(value.split())
+                elif not line.strip() and (vendor is not None or has_bfloat16 is not None):
+                    break  # the end of the first processor's block
     except OSError:
-        return None
-    return None
+        return None, None
+    return vendor, has_bfloat16
 
 
 def bfloat16_is_emulated():

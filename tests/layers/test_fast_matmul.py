@@ -52,6 +52,7 @@ def test_a_strided_view_is_read_correctly():
 def test_torch_takes_the_convolution_route_only_without_gradients(monkeypatch):
     import torch
 
+    monkeypatch.setattr(fast_matmul_module, "cpu_vendor", lambda: "AuthenticAMD")
     calls = []
     real = fast_matmul_module._torch_matmul_as_conv
     monkeypatch.setattr(fast_matmul_module, "_torch_matmul_as_conv", lambda x, k: calls.append(1) or real(x, k))
@@ -68,3 +69,17 @@ def test_torch_takes_the_convolution_route_only_without_gradients(monkeypatch):
         fast_matmul(x.bfloat16(), kernel.bfloat16())  # bfloat16 goes to oneDNN already
         fast_matmul(x.to("meta"), kernel.to("meta"))  # shape inference
     assert len(calls) == 1
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="the convolution route is PyTorch's")
+def test_torch_on_an_intel_cpu_keeps_matmul(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(fast_matmul_module, "cpu_vendor", lambda: "GenuineIntel")
+    calls = []
+    monkeypatch.setattr(fast_matmul_module, "_torch_matmul_as_conv", lambda x, k: calls.append(1))
+    x, kernel = (torch.tensor(a) for a in _inputs((2, 30, 8), (2, 8, 6)))
+    with torch.no_grad():
+        y = fast_matmul(x, kernel)
+    assert not calls
+    np.testing.assert_allclose(y.numpy(), x.numpy() @ kernel.numpy(), rtol=1e-5, atol=1e-5)

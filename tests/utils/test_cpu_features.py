@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from keras_creps.utils.cpu_features import cpu_has_bfloat16
+from keras_creps.utils.cpu_features import cpu_vendor
 
 pytestmark = pytest.mark.backend_independent
 
@@ -27,8 +28,27 @@ def test_flags_decide(tmp_path, text, expected):
     assert cpu_has_bfloat16(str(path)) is expected
 
 
+def test_only_the_first_processor_counts(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text(X86.format(extra="avx2") + "vendor_id\t: GenuineIntel\nflags\t\t: amx_bf16\n")
+    assert cpu_vendor(str(path)) == "AuthenticAMD"
+    assert cpu_has_bfloat16(str(path)) is False
+
+
 def test_an_unreadable_file_is_unknown(tmp_path):
     assert cpu_has_bfloat16(str(tmp_path / "missing")) is None
+    assert cpu_vendor(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    (X86.format(extra="avx2"), "AuthenticAMD"),
+    (X86.format(extra="avx2").replace("AuthenticAMD", "GenuineIntel"), "GenuineIntel"),
+    (ARM.format(extra="bf16"), None),  # Arm lists an implementer code, no vendor_id
+])
+def test_vendor_is_read(tmp_path, text, expected):
+    path = tmp_path / "cpuinfo"
+    path.write_text(text)
+    assert cpu_vendor(str(path)) == expected
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/cpuinfo is Linux's")
