@@ -28,15 +28,18 @@ def _auto_band_pixels(precision):
     """Pixels per tile of `make_generate_function` when it is given `band_pixels="auto"`.
 
     Each tile is one call of a compiled function, and a call has a fixed
-    cost besides its work (PyTorch: ~1.5 ms of `torch.compile`'s guard
-    checks and ~1 ms of wrapping). bfloat16 tiles compute about twice as
-    fast, so that cost weighs more. The paper generator at 256^2, batch 1,
+    cost besides its work, which weighs more on tiles that bfloat16
+    computes about twice as fast. The paper generator at 256^2, batch 1,
     per-pixel network per image, 16384 -> 65536 pixels per tile (2-core AMX
-    CPU, 2026-12-04, alternating runs): PyTorch compiled 57-63 -> 45-47 ms,
-    TensorFlow (XLA) 85-88 -> 72-74 ms, but JAX 67-68 -> 75-76 ms, and
-    float32 PyTorch 111 -> 178 ms (larger tiles leave the caches).
+    CPU, 2026-12-04, alternating runs): TensorFlow (XLA) 85-88 -> 72-74 ms
+    at the same working memory (381 -> 391 MB), so bfloat16 on TensorFlow
+    takes 65536. Elsewhere 16384: JAX got slower (67-68 -> 75-76 ms),
+    float32 PyTorch too (111 -> 178 ms: the tiles leave the caches), and
+    compiled bfloat16 PyTorch got faster (57-63 -> 45-47 ms; its guard
+    checks cost ~1.5 ms per call) but its working memory rose from 416 to
+    528 MB (the official code's working memory there: 544 MB).
     """
-    if precision == "bfloat16" and keras.config.backend() in ("tensorflow", "torch"):
+    if precision == "bfloat16" and keras.config.backend() == "tensorflow":
         return 65536
     return 16384
 
@@ -218,8 +221,8 @@ class CREPSGenerator(CREPSModel):
                 memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
                 CPU), no `jax.jit`, eager PyTorch. Defaults to `"auto"`.
             band_pixels: int or `"auto"`. Pixels in one tile, over the whole
-                batch. `"auto"`: 65536 for bfloat16 on TensorFlow and
-                PyTorch, 16384 otherwise (see `_auto_band_pixels`).
+                batch. `"auto"`: 65536 for bfloat16 on TensorFlow, 16384
+                otherwise (see `_auto_band_pixels`).
                 Defaults to `"auto"`.
             max_tile_width: int. Columns in one tile. Defaults to `1024`.
             line_chunk: int. Coordinates per line-network call when an

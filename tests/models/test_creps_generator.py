@@ -285,7 +285,7 @@ class TestGenerateFunction(TestCase):
         from keras_creps.models.creps_generator import _auto_band_pixels
 
         assert _auto_band_pixels("float32") == 16384
-        fewer_calls = keras.config.backend() in ("tensorflow", "torch")
+        fewer_calls = keras.config.backend() == "tensorflow"
         assert _auto_band_pixels("bfloat16") == (65536 if fewer_calls else 16384)
 
     # About a minute of compiling even for a tiny generator; recipes/benchmark.py --jit_compile (its
