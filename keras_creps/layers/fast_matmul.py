@@ -38,6 +38,10 @@ from keras_creps.utils.cpu_features import cpu_vendor
 
 __all__ = ["fast_matmul"]
 
+# Read now, outside any compiled function: `torch.compile` cannot trace the
+# file read (see `keras_creps.utils.cpu_features`).
+cpu_vendor()
+
 
 def fast_matmul(x, kernel):
     """`x @ kernel` in `x`'s dtype, by the backend's fastest route.

@@ -248,7 +248,9 @@ class CREPSGenerator(CREPSModel):
         ```
         """
         _check_precision(precision)
-        band_pixels = _auto_band_pixels(precision) if band_pixels == "auto" else positive_int("band_pixels", band_pixels)
+        if band_pixels == "auto":
+            band_pixels = _auto_band_pixels(precision)
+        positive_int("band_pixels", band_pixels)
         positive_int("max_tile_width", max_tile_width)
         positive_int("line_chunk", line_chunk)
         grid = native_coords(self.resolution)
