@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
+from keras_creps.utils.tile_plan import auto_band_pixels
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.layers.input_modulation import modulate_inputs
@@ -22,26 +23,6 @@ def native_coords(size):
 def _check_precision(precision):
     if precision not in MATMUL_DTYPES:
         raise ValueError(f"`precision` must be one of {MATMUL_DTYPES}. Received: precision={precision!r}")
-
-
-def _auto_band_pixels(precision):
-    """Pixels per tile of `make_generate_function` when it is given `band_pixels="auto"`.
-
-    Each tile is one call of a compiled function, and a call has a fixed
-    cost besides its work, which weighs more on tiles that bfloat16
-    computes about twice as fast. The paper generator at 256^2, batch 1,
-    per-pixel network per image, 16384 -> 65536 pixels per tile (2-core AMX
-    CPU, 2026-12-04, alternating runs): TensorFlow (XLA) 85-88 -> 72-74 ms
-    at the same working memory (381 -> 391 MB), so bfloat16 on TensorFlow
-    takes 65536. Elsewhere 16384: JAX got slower (67-68 -> 75-76 ms),
-    float32 PyTorch too (111 -> 178 ms: the tiles leave the caches), and
-    compiled bfloat16 PyTorch got faster (57-63 -> 45-47 ms; its guard
-    checks cost ~1.5 ms per call) but its working memory rose from 416 to
-    528 MB (the official code's working memory there: 544 MB).
-    """
-    if precision == "bfloat16" and keras.config.backend() == "tensorflow":
-        return 65536
-    return 16384
 
 
 def _padded(x, size, axis):
@@ -222,7 +203,7 @@ class CREPSGenerator(CREPSModel):
                 CPU), no `jax.jit`, eager PyTorch. Defaults to `"auto"`.
             band_pixels: int or `"auto"`. Pixels in one tile, over the whole
                 batch. `"auto"`: 65536 for bfloat16 on TensorFlow, 16384
-                otherwise (see `_auto_band_pixels`).
+                otherwise (see `keras_creps.utils.tile_plan.auto_band_pixels`).
                 Defaults to `"auto"`.
             max_tile_width: int. Columns in one tile. Defaults to `1024`.
             line_chunk: int. Coordinates per line-network call when an
@@ -249,7 +230,7 @@ class CREPSGenerator(CREPSModel):
         """
         _check_precision(precision)
         if band_pixels == "auto":
-            band_pixels = _auto_band_pixels(precision)
+            band_pixels = auto_band_pixels(precision, keras.config.backend())
         positive_int("band_pixels", band_pixels)
         positive_int("max_tile_width", max_tile_width)
         positive_int("line_chunk", line_chunk)

@@ -281,13 +281,6 @@ class TestGenerateFunction(TestCase):
         with pytest.raises(ValueError, match="band_pixels='large'"):
             g.make_generate_function(band_pixels="large")
 
-    def test_auto_band_pixels_per_backend_and_precision(self):
-        from keras_creps.models.creps_generator import _auto_band_pixels
-
-        assert _auto_band_pixels("float32") == 16384
-        fewer_calls = keras.config.backend() == "tensorflow"
-        assert _auto_band_pixels("bfloat16") == (65536 if fewer_calls else 16384)
-
     # About a minute of compiling even for a tiny generator; recipes/benchmark.py --jit_compile (its
     # default) runs the same path on PyTorch.
     @pytest.mark.slow

@@ -5,6 +5,7 @@ from test_case import load_fixture
 
 from keras_creps.convert import generator_from_official
 from keras_creps.utils.tile_plan import Tile
+from keras_creps.utils.tile_plan import auto_band_pixels
 from keras_creps.utils.tile_plan import ceil_div
 from keras_creps.utils.tile_plan import plan_tiles
 from keras_creps.utils.tile_plan import tile_shape
@@ -102,3 +103,14 @@ class TestGenerateFunctionFollowsThePlan(TestCase):
                  sink=lambda r0, c0, tile: seen.append(Tile(r0, r0 + tile.shape[1], c0, c0 + tile.shape[2])))
         plan = plan_tiles(height, width, band_pixels, max_tile_width, batch)
         assert sorted(seen) == list(plan.tiles)
+
+
+@pytest.mark.parametrize("precision, backend, expected", [
+    ("bfloat16", "tensorflow", 65536),  # fewer calls pay there (see auto_band_pixels)
+    ("bfloat16", "torch", 16384),
+    ("bfloat16", "jax", 16384),
+    ("float32", "tensorflow", 16384),
+    ("float32", "torch", 16384),
+])
+def test_auto_band_pixels(precision, backend, expected):
+    assert auto_band_pixels(precision, backend) == expected
