@@ -45,11 +45,11 @@ def _free_forward_garbage():
     inputs. Those activations of the whole batch outlive the call until
     Python's cycle collector runs, and it counts Python objects, not bytes:
     a phase's activations were still held while the next phase computed
-    its own. `train_small_64_b16` in float32, 21 steps (peak RSS read after each
-    phase, 2026-12-04): the held memory came in 642 MB steps (1 to 3 of them
-    between phases) and the peak grew from 3.7 to 5.8 GB; collecting the two
-    young generations here kept it at 3.76 GB and took the step from 10.5 to
-    10.0 s (median). The young generations are where those cycles are; a
+    its own. `train_small_64_b16` in float32, 21 steps (peak RSS read after
+    each phase, 2026-12-04): the held memory came in 642 MB steps (1 to 3
+    of them between phases) and the peak grew from 3.7 to 5.8 GB;
+    collecting the two young generations here kept it at 3.76 GB and took
+    the step from 10.5 to 10.0 s (median). The young generations are where those cycles are; a
     collection of them took 1-6 ms, a full one 160 ms.
     """
     gc.collect(1)
