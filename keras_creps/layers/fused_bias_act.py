@@ -41,10 +41,12 @@ against 6.81 GB for the Keras ops, so JAX keeps them (`fused_bias_act`
 returns `None`, and `bias_act` falls back).
 """
 
-import contextlib
-import threading
+import functools
 
 import keras
+
+from keras_creps.utils.arguments import boolean
+from keras_creps.utils.thread_setting import ThreadSetting
 
 __all__ = ["compiled_bias_act", "compiles_bias_act", "fused_bias_act"]
 
@@ -241,15 +243,14 @@ def _tensorflow_gradient(slope, gain, clamp, with_bias):
 
 
 _tensorflow_cache = {}
-_state = threading.local()
+_setting = ThreadSetting(False, check=functools.partial(boolean, "enabled"))
 
 
 def compiles_bias_act():
     """Whether `fused_bias_act` builds XLA programs on TensorFlow in this thread (`compiled_bias_act`)."""
-    return getattr(_state, "enabled", False)
+    return _setting.value()
 
 
-@contextlib.contextmanager
 def compiled_bias_act(enabled=True):
     """On TensorFlow, runs each `fused_bias_act` (forward and backward) as its own small XLA program.
 
@@ -274,11 +275,4 @@ def compiled_bias_act(enabled=True):
         loss = train_step(data)  # traced inside the scope
     ```
     """
-    if not isinstance(enabled, bool):
-        raise ValueError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
-    previous = compiles_bias_act()
-    _state.enabled = enabled
-    try:
-        yield
-    finally:
-        _state.enabled = previous
+    return _setting.scope(enabled)

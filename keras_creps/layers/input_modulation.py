@@ -31,20 +31,21 @@ under `jax.jit` or `tf.function` (enter it inside the traced function) and at
 every call in eager mode.
 """
 
-import contextlib
-import threading
+import functools
+
+from keras_creps.utils.arguments import boolean
+from keras_creps.utils.thread_setting import ThreadSetting
 
 __all__ = ["modulate_inputs", "modulates_inputs"]
 
-_state = threading.local()
+_setting = ThreadSetting(False, check=functools.partial(boolean, "enabled"))
 
 
 def modulates_inputs():
     """Whether `ModulatedDense` scales its inputs (not its kernel) in this thread."""
-    return getattr(_state, "enabled", False)
+    return _setting.value()
 
 
-@contextlib.contextmanager
 def modulate_inputs(enabled=True):
     """Has `ModulatedDense` scale its inputs by the styles inside the `with` block.
 
@@ -58,11 +59,4 @@ def modulate_inputs(enabled=True):
         row_lines, col_lines = generator.synthesis.line_network(ws, rows, cols)
     ```
     """
-    if not isinstance(enabled, bool):
-        raise ValueError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
-    previous = modulates_inputs()
-    _state.enabled = enabled
-    try:
-        yield
-    finally:
-        _state.enabled = previous
+    return _setting.scope(enabled)

@@ -36,15 +36,13 @@ and TensorFlow's strayed further than one rounding
 (`keras_creps.utils.cpu_features` has the measurements).
 """
 
-import contextlib
-import threading
-
 import keras
 from keras import ops
 
 from keras_creps.layers.fast_matmul import fast_matmul
 from keras_creps.utils.cpu_features import bfloat16_is_emulated
 from keras_creps.utils.cpu_features import cpu_has_bfloat16
+from keras_creps.utils.thread_setting import ThreadSetting
 
 __all__ = ["MATMUL_DTYPES", "current_matmul_dtype", "matmul", "matmul_precision", "multiplies_bfloat16_in_float32"]
 
@@ -55,15 +53,21 @@ MATMUL_DTYPES = ("float32", "bfloat16")
 # (`keras_creps.utils.cpu_features`).
 cpu_has_bfloat16()
 
-_state = threading.local()
+def _rounding_dtype(dtype):
+    """The dtype products are rounded to: `None` for float32 (no rounding)."""
+    if dtype is not None and dtype not in MATMUL_DTYPES:
+        raise ValueError(f"`dtype` must be one of {MATMUL_DTYPES} or None. Received: dtype={dtype!r}")
+    return None if dtype == "float32" else dtype
+
+
+_setting = ThreadSetting(None, check=_rounding_dtype)
 
 
 def current_matmul_dtype():
     """The dtype `matmul` rounds its operands to in this thread: `None` (no rounding) or `"bfloat16"`."""
-    return getattr(_state, "dtype", None)
+    return _setting.value()
 
 
-@contextlib.contextmanager
 def matmul_precision(dtype):
     """Runs `ModulatedDense` products in `dtype` inside the `with` block.
 
@@ -78,14 +82,7 @@ def matmul_precision(dtype):
         images = generator(z)   # float32 images, bfloat16 products
     ```
     """
-    if dtype is not None and dtype not in MATMUL_DTYPES:
-        raise ValueError(f"`dtype` must be one of {MATMUL_DTYPES} or None. Received: dtype={dtype!r}")
-    previous = current_matmul_dtype()
-    _state.dtype = None if dtype == "float32" else dtype
-    try:
-        yield
-    finally:
-        _state.dtype = previous
+    return _setting.scope(dtype)
 
 
 def matmul(x, kernel):

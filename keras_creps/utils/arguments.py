@@ -42,3 +42,10 @@ def power_of_two(name, value, minimum=4):
         raise ValueError(
             f"`{name}` must be a power of two >= {minimum}. Received: {name}={value!r}")
     return value
+
+
+def boolean(name, value):
+    """`True` or `False` only: a string such as `"no"` is truthy and would switch a setting on."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value

@@ -31,6 +31,7 @@ made = configure_training_runtime()  # first thing, before any op runs
 """
 
 from keras_creps.utils.allocator import keep_freed_memory
+from keras_creps.utils.arguments import boolean
 from keras_creps.utils.tf_constant_folding import skip_constant_folding
 from keras_creps.utils.tf_threads import run_ops_in_turn
 from keras_creps.utils.xla_cpu import use_training_xla_flags
@@ -61,9 +62,8 @@ def configure_training_runtime(keep_freed=True, constant_folding=False):
     assert not made["constant_folding_off"]
     ```
     """
-    for name, value in (("keep_freed", keep_freed), ("constant_folding", constant_folding)):
-        if not isinstance(value, bool):
-            raise ValueError(f"`{name}` must be True or False; received {value!r}")
+    boolean("keep_freed", keep_freed)
+    boolean("constant_folding", constant_folding)
     return {
         "keep_freed_memory": keep_freed and keep_freed_memory(),
         "training_xla_flags": use_training_xla_flags(),

@@ -10,7 +10,6 @@ from test_case import to_numpy
 
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.fused_bias_act import compiled_bias_act
-from keras_creps.layers.fused_bias_act import compiles_bias_act
 from keras_creps.layers.fused_bias_act import fused_bias_act
 
 BACKEND = keras.backend.backend()
@@ -188,16 +187,3 @@ def test_bad_settings_are_named(kwargs, match):
     settings = dict(slope=0.2, gain=1.0, clamp=None) | kwargs
     with pytest.raises(ValueError, match=match):
         fused_bias_act(ops.ones((2, 3)), None, **settings)
-
-
-def test_the_compiled_scope_nests_and_names_a_bad_setting():
-    assert not compiles_bias_act()
-    with compiled_bias_act():
-        assert compiles_bias_act()
-        with compiled_bias_act(False):
-            assert not compiles_bias_act()
-        assert compiles_bias_act()
-    assert not compiles_bias_act()
-    with pytest.raises(ValueError, match="Received: enabled='yes'"):
-        with compiled_bias_act("yes"):
-            pass

@@ -1,5 +1,3 @@
-import threading
-
 import keras
 import numpy as np
 import pytest
@@ -7,34 +5,8 @@ import pytest
 from keras_creps import CREPSGenerator
 from keras_creps.layers import ModulatedDense
 from keras_creps.layers.input_modulation import modulate_inputs
-from keras_creps.layers.input_modulation import modulates_inputs
 from keras_creps.layers.matmul_precision import matmul_precision
 from keras_creps.utils.random_seed import set_random_seed
-
-
-def test_scope_nests_and_restores():
-    assert not modulates_inputs()
-    with modulate_inputs():
-        assert modulates_inputs()
-        with modulate_inputs(False):
-            assert not modulates_inputs()
-        assert modulates_inputs()
-    assert not modulates_inputs()
-
-
-def test_scope_belongs_to_its_thread():
-    seen = []
-    with modulate_inputs():
-        thread = threading.Thread(target=lambda: seen.append(modulates_inputs()))
-        thread.start()
-        thread.join()
-    assert seen == [False]
-
-
-def test_bad_value_is_named():
-    with pytest.raises(ValueError, match="Received: enabled='yes'"):
-        with modulate_inputs("yes"):
-            pass
 
 
 @pytest.mark.parametrize("kwargs", [

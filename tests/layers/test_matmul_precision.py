@@ -4,7 +4,6 @@ import pytest
 from keras import ops
 from test_case import to_numpy
 
-from keras_creps.layers.matmul_precision import current_matmul_dtype
 from keras_creps.layers.matmul_precision import matmul
 from keras_creps.layers.matmul_precision import matmul_precision
 from keras_creps.layers.modulated_dense import ModulatedDense
@@ -12,19 +11,6 @@ from keras_creps.layers.modulated_dense import ModulatedDense
 
 def bfloat16_rounded(x):
     return to_numpy(ops.cast(ops.cast(x, "bfloat16"), "float32")).astype(np.float64)
-
-
-def test_scope_nests_and_restores():
-    assert current_matmul_dtype() is None
-    with matmul_precision("bfloat16"):
-        assert current_matmul_dtype() == "bfloat16"
-        with matmul_precision("float32"):
-            assert current_matmul_dtype() is None
-        assert current_matmul_dtype() == "bfloat16"
-    assert current_matmul_dtype() is None
-    with pytest.raises(ValueError, match="dtype='float16'"):
-        with matmul_precision("float16"):
-            pass
 
 
 def test_bfloat16_products_round_the_operands_and_return_float32():

@@ -26,3 +26,13 @@ def test_power_of_two_minimum():
     assert arguments.power_of_two("resolution", 8, minimum=8) == 8
     with pytest.raises(ValueError, match=">= 8"):
         arguments.power_of_two("resolution", 4, minimum=8)
+
+
+@pytest.mark.parametrize("value", ["yes", "no", 1, 0, None])
+def test_boolean_rejects_truthy_and_falsy_stand_ins(value):
+    with pytest.raises(ValueError, match=f"enabled={value!r}"):
+        arguments.boolean("enabled", value)
+
+
+def test_boolean_accepts():
+    assert arguments.boolean("enabled", False) is False

@@ -47,5 +47,5 @@ def test_jax_gets_its_xla_flags_and_no_tensorflow_setting():
 def test_a_non_bool_names_the_argument():
     from keras_creps.utils.training_runtime import configure_training_runtime
 
-    with pytest.raises(ValueError, match=r"`constant_folding` must be True or False; received 'no'"):
+    with pytest.raises(ValueError, match=r"`constant_folding` must be True or False. Received: constant_folding='no'"):
         configure_training_runtime(constant_folding="no")
