@@ -149,9 +149,9 @@ BFLOAT16_EMULATED = ("warning: --mixed_precision bfloat16 on a CPU without bfloa
                      "every product is emulated, slower than float32 (PyTorch's ~100x slower; see "
                      "keras_creps/utils/cpu_features.py)")
 BFLOAT16_ON_JAX_CPU = ("warning: --mixed_precision bfloat16 on JAX's CPU backend trained slower than float32 "
-                       "(train_small_64_b16 on a 2-core AMX CPU, 2026-12-04: 1155 against 883 s/kimg; XLA:CPU "
-                       "computes bfloat16-result products slowly), while TensorFlow and PyTorch trained 2.0-2.2x "
-                       "faster in bfloat16 than in float32")
+                       "(train_small_64_b16 on a 2-core AMX CPU, 2026-12-04: 1155 against 883 s/kimg; XLA:CPU's "
+                       "convolutions and bfloat16-result products run no faster than float32's), while TensorFlow "
+                       "and PyTorch trained 2.6-3.0x faster in bfloat16 than in float32")
 
 
 def bfloat16_training_warning():
