@@ -53,6 +53,7 @@ MATMUL_DTYPES = ("float32", "bfloat16")
 # (`keras_creps.utils.cpu_features`).
 cpu_has_bfloat16()
 
+
 def _rounding_dtype(dtype):
     """The dtype products are rounded to: `None` for float32 (no rounding)."""
     if dtype is not None and dtype not in MATMUL_DTYPES:
