@@ -123,7 +123,7 @@ def image_name(label, class_index, seed, size_name):
 
 
 def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, class_grid=False, video=None,
-           log=print, precision="float32"):
+           log=print, precision="float32", jit_compile="auto"):
     """Renders every (class, seed) at every size into `outputs.outdir`, then the video if any.
 
     Args:
@@ -140,6 +140,8 @@ def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, 
         log: callable taking one progress line. Defaults to `print`.
         precision: `"float32"` or `"bfloat16"` (see
             `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
+        jit_compile: `"auto"`, True or False (see `SeedBatchRenderer`).
+            Defaults to `"auto"`.
 
     Example:
     ```python
@@ -148,7 +150,7 @@ def render(generator, seeds, classes, sizes, view, outputs, truncation_psi=1.0, 
     """
     # A quarter of the budget for a batch; the grid and one PNG being encoded share the rest.
     renderer = SeedBatchRenderer(generator, truncation_psi, budget_bytes=max(1, outputs.memory_bytes // 4),
-                                 precision=precision)
+                                 precision=precision, jit_compile=jit_compile)
     for height, width in sizes:
         if outputs.is_tiled(height, width):
             _render_tiled(renderer, seeds, classes, (height, width), view, outputs, class_grid, log)
@@ -218,5 +220,5 @@ def _render_tiled(renderer, seeds, classes, size, view, outputs, class_grid, log
             render_large_image(generator, seed_latents([seed], generator.z_dim), path + ext, height, width,
                                c=class_labels(klass, generator.c_dim, 1), rows=rows, cols=cols,
                                truncation_psi=renderer.truncation_psi, tile=outputs.tile,
-                               precision=renderer.precision)
+                               precision=renderer.precision, jit_compile=renderer.jit_compile)
             log(f"wrote {path + ext}")

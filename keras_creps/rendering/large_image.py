@@ -15,7 +15,8 @@ PNG_MAX_PIXELS = 1 << 28  # Pillow holds a PNG whole: 268 Mpx (805 MB of RGB)
 
 
 def render_large_image(generator, z, path, height, width=None, c=None, rows=None, cols=None,
-                       truncation_psi=1.0, tile=1024, band_pixels=1 << 18, progress=None, precision="float32"):
+                       truncation_psi=1.0, tile=1024, band_pixels=1 << 18, progress=None, precision="float32",
+                       jit_compile="auto"):
     """Renders one `height x width` image tile by tile into `path`.
 
     The image is cut into tiles by `keras_creps.utils.tile_plan` (as
@@ -43,6 +44,8 @@ def render_large_image(generator, z, path, height, width=None, c=None, rows=None
         progress: optional callable `(pixels_done, pixels_total)`.
         precision: `"float32"` or `"bfloat16"` (see
             `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
+        jit_compile: `"auto"`, True or False (see
+            `CREPSGenerator.make_generate_function`). Defaults to `"auto"`.
 
     Returns:
         `path`.
@@ -72,7 +75,8 @@ def render_large_image(generator, z, path, height, width=None, c=None, rows=None
     z = np.asarray(z, np.float32).reshape(1, -1)
     c = None if c is None else np.asarray(c, np.float32).reshape(1, -1)
     generate = generator.make_generate_function(
-        truncation_psi=truncation_psi, band_pixels=band_pixels, max_tile_width=tile, precision=precision)
+        truncation_psi=truncation_psi, band_pixels=band_pixels, max_tile_width=tile, precision=precision,
+        jit_compile=jit_compile)
     shape = (height, width, generator.img_channels)
 
     def render_into(raw_path):

@@ -165,6 +165,10 @@ class SeedBatchRenderer:
         point_chunk: int. Sample points per call of a rotated view.
         precision: `"float32"` or `"bfloat16"` (see
             `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
+        jit_compile: `"auto"`, True or False, for both the grid and the
+            point renderer (see `CREPSGenerator.make_generate_function`;
+            True on PyTorch is `torch.compile`: a minute of compiling per
+            size, then several times faster). Defaults to `"auto"`.
 
     Example:
     ```python
@@ -177,13 +181,15 @@ class SeedBatchRenderer:
     """
 
     def __init__(self, generator, truncation_psi=1.0, budget_bytes=DEFAULT_BUDGET_BYTES, point_chunk=POINT_CHUNK,
-                 precision="float32"):
+                 precision="float32", jit_compile="auto"):
         self.generator = generator
         self.truncation_psi = truncation_psi
         self.budget_bytes = positive_int("budget_bytes", budget_bytes)
         self.point_chunk = positive_int("point_chunk", point_chunk)
         self.precision = precision
-        self._generate = generator.make_generate_function(truncation_psi=truncation_psi, precision=precision)
+        self.jit_compile = jit_compile
+        self._generate = generator.make_generate_function(
+            truncation_psi=truncation_psi, precision=precision, jit_compile=jit_compile)
         self._points = None
 
     def plan(self, count, height, width):
@@ -224,7 +230,7 @@ class SeedBatchRenderer:
         if self._points is None:
             # The generator compiles its point renderer like its grid renderer (XLA, jit, inference
             # mode), so a rotation video costs about what a straight one does, not an eager pass a frame.
-            self._points = self.generator.make_points_function(precision=self.precision)
+            self._points = self.generator.make_points_function(precision=self.precision, jit_compile=self.jit_compile)
         ws = self.generator.mapping(z, c, truncation_psi=self.truncation_psi)
         matrix = affine_matrix(rotate=rotate)
         height, width = len(rows), len(cols)

@@ -357,3 +357,24 @@ def test_bfloat16_precision_everywhere_a_view_is_rendered(tiny_network, tmp_path
             errors.append(np.mean((exact - rounded) ** 2))
     psnr = 10 * np.log10(255.0**2 / max(max(errors), 1e-12))
     assert psnr >= 35.0 and sum(errors) > 0, (psnr, errors)
+
+
+def test_jit_compile_choices_render_the_same_images(tiny_network, tmp_path):
+    common = ["--network", tiny_network, "--seeds", "3-4", "--class_index", "0", "--nogrid"]
+    tiled = ["--scales", "1,4", "--max_untiled_pixels", "300", "--tile", "7"]  # 64x64 goes tile by tile
+    auto, plain, compiled, refused = run_together(
+        [*common, *tiled, "--outdir", str(tmp_path / "auto")],
+        [*common, *tiled, "--jit_compile", "false", "--outdir", str(tmp_path / "false")],
+        # torch.compile on PyTorch (one size: each size compiles once); XLA / jit elsewhere, as auto.
+        [*common, "--scales", "1", "--jit_compile", "true", "--outdir", str(tmp_path / "true")],
+        [*common, "--jit_compile", "maybe", "--outdir", str(tmp_path / "x")],
+    )
+    for proc in (auto, plain, compiled):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert refused.returncode == 2 and "maybe" in refused.stderr
+    for choice, sizes in (("false", (16, 64)), ("true", (16,))):
+        for size in sizes:
+            for seed in (3, 4):
+                file = f"tiny-seed{seed:04d}-{size}x{size}.png"
+                reference, other = _png(tmp_path / "auto" / file), _png(tmp_path / choice / file)
+                assert np.abs(reference - other).max() <= 1, (choice, file)

@@ -95,3 +95,29 @@ def test_rotated_views_in_padded_chunks(tiny):
     quarter = SeedBatchRenderer(tiny, point_chunk=4).render(z, c, *square, rotate=90.0)  # 1x4 tiles, edges padded
     reference = renderer.render(z, c, *square)
     assert np.abs(quarter.astype(int) - np.rot90(reference, axes=(1, 2)).astype(int)).max() <= 1
+
+
+def test_jit_compile_reaches_the_grid_and_point_renderers(tiny, monkeypatch):
+    asked = []
+    for name in ("make_generate_function", "make_points_function"):
+        made = getattr(CREPSGenerator, name)
+
+        def recording(self, *args, _made=made, _name=name, **kwargs):
+            asked.append((_name, kwargs.get("jit_compile")))
+            return _made(self, *args, **kwargs)
+
+        monkeypatch.setattr(CREPSGenerator, name, recording)
+    rows, cols = view_coords(6)
+    z, c = seed_latents([1, 2], 8), class_labels(2, 3, 2)
+    plain = SeedBatchRenderer(tiny, jit_compile=False)
+    images = plain.render(z, c, rows, cols)
+    turned = plain.render(z, c, rows, cols, rotate=360.0)
+    assert asked == [("make_generate_function", False), ("make_points_function", False)]
+    compiled = SeedBatchRenderer(tiny).render(z, c, rows, cols)  # "auto": XLA / jit where the backend has it
+    assert np.abs(images.astype(int) - compiled.astype(int)).max() <= 1
+    assert np.abs(turned.astype(int) - images.astype(int)).max() <= 1
+
+
+def test_bad_jit_compile_is_named(tiny):
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        SeedBatchRenderer(tiny, jit_compile="yes")
