@@ -167,8 +167,9 @@ class SeedBatchRenderer:
             `CREPSGenerator.make_generate_function`). Defaults to `"float32"`.
         jit_compile: `"auto"`, True or False, for both the grid and the
             point renderer (see `CREPSGenerator.make_generate_function`;
-            True on PyTorch is `torch.compile`: a minute of compiling per
-            size, then several times faster). Defaults to `"auto"`.
+            True on PyTorch is `torch.compile`: ~30 s of compiling per size
+            for the paper generator at 256^2 on 2 cores, then 1.4x faster
+            in float32 and 2.8x in bfloat16). Defaults to `"auto"`.
 
     Example:
     ```python
