@@ -100,7 +100,8 @@ def fail(message, code=2):
     sys.exit(code)
 
 
-JIT_COMPILE = {"auto": "auto", "true": True, "false": False}  # --jit_compile's values as make_generate_function takes them
+# --jit_compile's values as make_generate_function takes them.
+JIT_COMPILE = {"auto": "auto", "true": True, "false": False}
 BFLOAT16_EMULATED = ("--precision bfloat16: this CPU has no bfloat16 instructions and there is no GPU, so the "
                      "products' rounded operands are multiplied in float32: no faster than float32")
 
