@@ -49,6 +49,10 @@ flags.DEFINE_string("cache_dir", None, "Real-statistics cache. Default: $KERAS_C
                     "~/.cache/keras_creps/metrics.")
 flags.DEFINE_string("out", None, "Directory for the metric-<name>.jsonl files. Default: the network's run directory.")
 flags.DEFINE_integer("batch", 32, "Samples per render call.")
+flags.DEFINE_string("jit_compile", "auto",
+                  "auto, true or false. auto: XLA on TensorFlow and JAX, eager PyTorch. true: also torch.compile "
+                  "on PyTorch (the demo configuration at 64^2, batch 32: ~36 s of compiling, then 0.15 s per batch "
+                  "against 0.51 s eager: worth it for 50k-sample metrics). false: no XLA or jit.")
 flags.DEFINE_integer("seed", 0, "Seed of the samples.")
 flags.DEFINE_boolean("progress", True, "Print progress lines on stderr.")
 
@@ -62,6 +66,7 @@ def fail(message, code=2):
 def check_flags():
     """Validates the flags before anything heavy is imported."""
     from keras_creps.metrics import protocols
+    from keras_creps.utils.arguments import jit_compile_setting
 
     if not FLAGS.network:
         fail("--network is required (a .keras file, a preset directory or name, or a run directory)")
@@ -75,6 +80,10 @@ def check_flags():
             fail(f"bad --{name} {value}: must be at least 1")
     if FLAGS.seed < 0:
         fail(f"bad --seed {FLAGS.seed}: must be non-negative")
+    try:
+        jit_compile_setting(FLAGS.jit_compile)
+    except ValueError as error:
+        fail(f"bad --jit_compile: {error}")
     if FLAGS.data and not FLAGS.data.startswith("tfds:") and not os.path.exists(FLAGS.data) and \
             not any(c in FLAGS.data for c in "*?["):
         fail(f"bad --data {FLAGS.data!r}: no such file or directory", code=1)
@@ -144,6 +153,7 @@ def main(argv):
 
     keep_freed_memory()  # large freed blocks are reused, not unmapped: see the module
     from keras_creps.metrics import protocols
+    from keras_creps.utils.arguments import jit_compile_setting
     from keras_creps.models import presets
 
     check_flags()
@@ -174,7 +184,7 @@ def main(argv):
                 name, generator, data=data, num_gen=FLAGS.num_gen, num_real=FLAGS.num_real,
                 truncation_psi=FLAGS.truncation_psi, feature_net=feature_net, cache_dir=FLAGS.cache_dir,
                 batch_size=FLAGS.batch, seed=FLAGS.seed, progress=FLAGS.progress, snapshot=snapshot,
-                data_dir=data_dir)
+                data_dir=data_dir, jit_compile=jit_compile_setting(FLAGS.jit_compile))
         except (ValueError, FileNotFoundError) as error:
             fail(f"{name}: {error}")
         records.append(record)

@@ -100,8 +100,6 @@ def fail(message, code=2):
     sys.exit(code)
 
 
-# --jit_compile's values as make_generate_function takes them.
-JIT_COMPILE = {"auto": "auto", "true": True, "false": False}
 BFLOAT16_EMULATED = ("--precision bfloat16: this CPU has no bfloat16 instructions and there is no GPU, so the "
                      "products' rounded operands are multiplied in float32: no faster than float32")
 
@@ -356,6 +354,7 @@ def main(argv):
         warn(BFLOAT16_EMULATED)
 
     from keras_creps.models.network_paths import class_names_of
+    from keras_creps.utils.arguments import jit_compile_setting
     from keras_creps.rendering import batch_render
     from keras_creps.rendering import Outputs, Video, View
 
@@ -379,7 +378,7 @@ def main(argv):
         check_free_space(outputs.outdir, batch_render.tiled_disk_bytes(sizes, images, generator.img_channels, outputs),
                          what="rendering the images over --max_untiled_pixels")
         batch_render.render(generator, seeds, classes, sizes, view, outputs, truncation_psi, class_grid, video,
-                            precision=FLAGS.precision, jit_compile=JIT_COMPILE[FLAGS.jit_compile])
+                            precision=FLAGS.precision, jit_compile=jit_compile_setting(FLAGS.jit_compile))
     except OutputPathError as e:
         fail(str(e), code=1)
     except OSError as e:  # e.g. the disk filled up while writing

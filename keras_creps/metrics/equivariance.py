@@ -91,7 +91,7 @@ def lanczos_translate(images, shift_rows, shift_cols, a=3):
 
 
 def translation_equivariance(generator, num, batch_size=16, seed=0, truncation_psi=1.0, labels=None,
-                             max_shift=0.125, integer=False, lanczos_a=3, progress=None):
+                             max_shift=0.125, integer=False, lanczos_a=3, progress=None, jit_compile="auto"):
     """EQ-T of `generator` in dB over `num` seeded samples (see the module docstring).
 
     Args:
@@ -106,6 +106,8 @@ def translation_equivariance(generator, num, batch_size=16, seed=0, truncation_p
         integer: bool. Whole-pixel shifts. Defaults to `False`.
         lanczos_a: int. Lanczos lobes of the fractional resampler. Defaults to `3`.
         progress: callable `(done, total)` or None.
+        jit_compile: `"auto"`, True or False, for the renders (see
+            `CREPSGenerator.make_generate_function`). Defaults to `"auto"`.
 
     Returns:
         float. PSNR in dB (`inf` when every masked pixel matches exactly).
@@ -121,7 +123,7 @@ def translation_equivariance(generator, num, batch_size=16, seed=0, truncation_p
         raise ValueError(f"`max_shift` must be in (0, 0.5) of the image. Received: max_shift={max_shift!r}")
     grid = np.linspace(0.0, 1.0, resolution)
     pixel = 1.0 / max(resolution - 1, 1)
-    generate = generate_function(generator, truncation_psi, batch_size)
+    generate = generate_function(generator, truncation_psi, batch_size, jit_compile)
     z = sample_latents(num, generator.z_dim, seed)
     c = sample_labels(num, generator.c_dim, labels, seed)
     shifts = np.random.default_rng([int(seed), 2]).uniform(-max_shift * resolution, max_shift * resolution, (num, 2))

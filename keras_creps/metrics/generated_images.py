@@ -24,7 +24,7 @@ MAX_BAND_PIXELS = 1 << 17  # per-pixel network tile: large enough to be fast, sm
 _LAST_FUNCTION = {}
 
 
-def generate_function(generator, truncation_psi=1.0, batch_size=32):
+def generate_function(generator, truncation_psi=1.0, batch_size=32, jit_compile="auto"):
     """`generator.make_generate_function(...)` for batches of at most `batch_size` samples.
 
     Smaller batches are padded to `batch_size` (repeating the last sample)
@@ -35,10 +35,11 @@ def generate_function(generator, truncation_psi=1.0, batch_size=32):
     stays valid while the generator's weights change.
     """
     band_pixels = int(min(MAX_BAND_PIXELS, max(1, batch_size) * generator.resolution**2))
-    key = (id(generator), float(truncation_psi), int(batch_size), band_pixels)
+    key = (id(generator), float(truncation_psi), int(batch_size), band_pixels, jit_compile)
     if _LAST_FUNCTION.get("key") == key and _LAST_FUNCTION.get("generator") is generator:
         return _LAST_FUNCTION["function"]
-    generate = generator.make_generate_function(truncation_psi=truncation_psi, band_pixels=band_pixels)
+    generate = generator.make_generate_function(
+        truncation_psi=truncation_psi, band_pixels=band_pixels, jit_compile=jit_compile)
 
     def padded(z, c=None, rows=None, cols=None):
         count = len(z)
@@ -97,7 +98,8 @@ def sample_labels(num, c_dim, labels=None, seed=0):
     return labels[rng.integers(0, len(labels), size=int(num))]
 
 
-def generated_batches(generator, num, batch_size=32, seed=0, truncation_psi=1.0, labels=None, progress=None):
+def generated_batches(generator, num, batch_size=32, seed=0, truncation_psi=1.0, labels=None, progress=None,
+                      jit_compile="auto"):
     """Yields uint8 `[B, R, R, C]` batches of `num` seeded samples at the native resolution.
 
     Images are rendered in `[-1, 1]` and converted to uint8 once, with
@@ -113,6 +115,8 @@ def generated_batches(generator, num, batch_size=32, seed=0, truncation_psi=1.0,
         truncation_psi: float. Defaults to `1.0`.
         labels: the dataset's labels `[M, c_dim]` or None (see `sample_labels`).
         progress: callable `(done, total)` or None.
+        jit_compile: `"auto"`, True or False, for the renders (see
+            `CREPSGenerator.make_generate_function`). Defaults to `"auto"`.
 
     Example:
     ```python
@@ -120,7 +124,7 @@ def generated_batches(generator, num, batch_size=32, seed=0, truncation_psi=1.0,
         features.append(network(images))
     ```
     """
-    generate = generate_function(generator, truncation_psi, batch_size)
+    generate = generate_function(generator, truncation_psi, batch_size, jit_compile)
     z = sample_latents(num, generator.z_dim, seed)
     c = sample_labels(num, generator.c_dim, labels, seed)
     for start in range(0, int(num), batch_size):

@@ -117,6 +117,7 @@ class MetricOptions:
     seed: int = 0
     truncation_psi: float = 1.0
     progress: object = False
+    jit_compile: object = "auto"
 
     def progress_for(self, label):
         return make_progress(self.progress, f"{self.name}: {label}")
@@ -130,7 +131,7 @@ class MetricOptions:
         """Yields the seeded generated samples as uint8 batches."""
         return generated_batches(self.generator, self.num_gen, batch_size=self.batch_size, seed=self.seed,
                                  truncation_psi=self.truncation_psi, labels=self.labels(),
-                                 progress=self.progress_for("generated images"))
+                                 progress=self.progress_for("generated images"), jit_compile=self.jit_compile)
 
     def generated_features(self):
         """Feature-network features of the generated samples, float64 `[num_gen, D]`."""
@@ -214,7 +215,7 @@ def _scale_consistency(opts):
     from keras_creps.rendering.consistency import scale_consistency
 
     generator = opts.generator
-    generate = generate_function(generator, opts.truncation_psi, opts.batch_size)
+    generate = generate_function(generator, opts.truncation_psi, opts.batch_size, opts.jit_compile)
     z = sample_latents(opts.num_gen, generator.z_dim, opts.seed)
     c = sample_labels(opts.num_gen, generator.c_dim, opts.labels(), opts.seed)
     progress = opts.progress_for("renders")
@@ -242,7 +243,7 @@ def _eqt(opts, integer=False):
     value = translation_equivariance(
         opts.generator, opts.num_gen, batch_size=opts.batch_size, seed=opts.seed,
         truncation_psi=opts.truncation_psi, labels=opts.labels(), integer=integer,
-        progress=opts.progress_for("renders"))
+        progress=opts.progress_for("renders"), jit_compile=opts.jit_compile)
     return {opts.name: value}
 
 
@@ -290,7 +291,8 @@ def _feature_network(spec, feature_net):
 
 
 def calc_metric(name, generator, data=None, num_gen=None, num_real=None, truncation_psi=1.0, feature_net=None,
-                cache_dir=None, batch_size=32, seed=0, progress=True, snapshot=None, data_dir=None):
+                cache_dir=None, batch_size=32, seed=0, progress=True, snapshot=None, data_dir=None,
+                jit_compile="auto"):
     """Computes metric `name` of `generator`; returns a StyleGAN3-style record.
 
     Args:
@@ -320,6 +322,11 @@ def calc_metric(name, generator, data=None, num_gen=None, num_real=None, truncat
             lines on stderr; False is silent. Defaults to True.
         snapshot: str or None. The network's file name, copied to the record.
         data_dir: str or None. TFDS data directory.
+        jit_compile: `"auto"`, True or False, for the renders (see
+            `CREPSGenerator.make_generate_function`; True on PyTorch is
+            `torch.compile`: the demo configuration at 64^2, batch 32,
+            compiled in ~36 s and then rendered 3.4x faster). Defaults to
+            `"auto"`.
 
     Returns:
         dict: `results` (`{result name: float}`), `metric`, `total_time`
@@ -354,7 +361,7 @@ def calc_metric(name, generator, data=None, num_gen=None, num_real=None, truncat
         num_gen = spec.num_gen or min(reals.count(), MAX_DEFAULT_NUM_GEN)
     opts = MetricOptions(name=name, generator=generator, num_gen=num_gen, reals=reals, feature_net=network,
                          batch_size=batch_size, seed=int(seed), truncation_psi=float(truncation_psi),
-                         progress=progress)
+                         progress=progress, jit_compile=jit_compile)
     results = {key: float(value) for key, value in spec.fn(opts).items()}
     total_time = time.time() - start
     return {

@@ -49,3 +49,13 @@ def boolean(name, value):
     if not isinstance(value, bool):
         raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
     return value
+
+
+JIT_COMPILE_FLAGS = {"auto": "auto", "true": True, "false": False}
+
+
+def jit_compile_setting(flag):
+    """A recipe's `--jit_compile auto|true|false` as `make_generate_function(jit_compile=...)` takes it."""
+    if flag not in JIT_COMPILE_FLAGS:
+        raise ValueError(f"`--jit_compile` must be one of {list(JIT_COMPILE_FLAGS)}. Received: jit_compile={flag!r}")
+    return JIT_COMPILE_FLAGS[flag]

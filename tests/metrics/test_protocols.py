@@ -195,6 +195,32 @@ class TestImageMetrics:
         assert noisy_int["results"]["eqt_int"] < 20
         assert noisy_frac["results"]["eqt"] < clean["results"]["eqt"] < clean_int["results"]["eqt_int"]
 
+    @pytest.mark.parametrize("metric", ["scale_consistency", "eqt_int"])
+    def test_jit_compile_reaches_the_renders(self, generator, metric):
+        recorder = JitRecorder(generator)
+        plain = protocols.calc_metric(metric, recorder, num_gen=4, batch_size=4, progress=False, jit_compile=False)
+        assert recorder.asked == [False]
+        default = protocols.calc_metric(metric, generator, num_gen=4, batch_size=4, progress=False)
+        for key, value in default["results"].items():
+            assert plain["results"][key] == pytest.approx(value, abs=0.05), key
+
+    def test_jit_compile_reaches_generated_images(self, generator):
+        recorder = JitRecorder(generator)
+        batches = list(generated_batches(recorder, 4, batch_size=4, jit_compile=False))
+        assert recorder.asked == [False] and batches[0].shape == (4, R, R, 3)
+
+
+class JitRecorder(ScreenNoise):
+    """The generator's own renders, recording the `jit_compile` each render function was made with."""
+
+    def __init__(self, generator):
+        super().__init__(generator, amplitude=0.0)
+        self.asked = []
+
+    def make_generate_function(self, **kwargs):
+        self.asked.append(kwargs.get("jit_compile"))
+        return self.generator.make_generate_function(**kwargs)
+
 
 class TestPieces:
     def test_samples_are_seeded(self, generator):

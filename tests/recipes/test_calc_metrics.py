@@ -64,7 +64,7 @@ def test_run_dir_table_and_jsonl(run_dir, tmp_path):
 def test_out_dir_for_a_network_file(run_dir, tmp_path):
     network = str(run_dir / "network-snapshot-000000.004.keras")
     proc = run("--network", network, "--data", str(run_dir.parent / "reals"), "--metrics", "eqt", "--num_gen", "4",
-               "--batch", "4", "--out", str(tmp_path / "results"), "--noprogress")
+               "--batch", "4", "--out", str(tmp_path / "results"), "--noprogress", "--jit_compile", "false")
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads((tmp_path / "results" / "metric-eqt.jsonl").read_text())
     assert record["results"]["eqt"] > 0 and record["snapshot"] == "network-snapshot-000000.004.keras"
@@ -77,6 +77,7 @@ BAD_INPUT = [
     (["--data", "/nonexistent"], 1, "bad --data '/nonexistent'"),
     (["--network", "/nonexistent.keras"], 1, "no such file, directory or preset"),
     (["--metrics", "fid50k_full", "--num_gen", "4"], 2, "--feature_net auto:"),
+    (["--jit_compile", "maybe"], 2, "maybe"),
 ]
 
 

@@ -36,3 +36,9 @@ def test_boolean_rejects_truthy_and_falsy_stand_ins(value):
 
 def test_boolean_accepts():
     assert arguments.boolean("enabled", False) is False
+
+
+def test_jit_compile_setting():
+    assert [arguments.jit_compile_setting(v) for v in ("auto", "true", "false")] == ["auto", True, False]
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        arguments.jit_compile_setting("yes")
