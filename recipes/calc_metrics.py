@@ -50,9 +50,9 @@ flags.DEFINE_string("cache_dir", None, "Real-statistics cache. Default: $KERAS_C
 flags.DEFINE_string("out", None, "Directory for the metric-<name>.jsonl files. Default: the network's run directory.")
 flags.DEFINE_integer("batch", 32, "Samples per render call.")
 flags.DEFINE_string("jit_compile", "auto",
-                  "auto, true or false. auto: XLA on TensorFlow and JAX, eager PyTorch. true: also torch.compile "
-                  "on PyTorch (the demo configuration at 64^2, batch 32: ~36 s of compiling, then 0.15 s per batch "
-                  "against 0.51 s eager: worth it for 50k-sample metrics). false: no XLA or jit.")
+                    "auto, true or false. auto: XLA on TensorFlow and JAX, eager PyTorch. true: also torch.compile "
+                    "on PyTorch (the demo configuration at 64^2, batch 32: ~36 s of compiling, then 0.15 s per "
+                    "batch against 0.51 s eager: worth it for 50k-sample metrics). false: no XLA or jit.")
 flags.DEFINE_integer("seed", 0, "Seed of the samples.")
 flags.DEFINE_boolean("progress", True, "Print progress lines on stderr.")
 

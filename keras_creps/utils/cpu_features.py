@@ -44,10 +44,11 @@ CPUINFO = "/proc/cpuinfo"
 
 # `/proc/cpuinfo` facts by file: (vendor, has bfloat16). A plain dict, not
 # `functools.lru_cache`: `torch.compile` traces through an lru_cache into the
-# file read, cannot compile `open` and splits the graph there. With the answer in this dict the traced code is a
-# lookup. Measured on an AMX machine (2026-12-04): the split left the
-# bfloat16 line network of the paper generator at 256^2 partly eager (one
-# frame per layer until dynamo's recompile limit), 0.187 s per call.
+# file read, cannot compile `open` and splits the graph there. With the
+# answer in this dict the traced code is a lookup. Measured on an AMX
+# machine (2026-12-04): the split left the bfloat16 line network of the
+# paper generator at 256^2 partly eager (one frame per layer until dynamo's
+# recompile limit), 0.187 s per call.
 _known = {}
 
 

@@ -49,8 +49,8 @@ def _free_forward_garbage():
     each phase, 2026-12-04): the held memory came in 642 MB steps (1 to 3
     of them between phases) and the peak grew from 3.7 to 5.8 GB;
     collecting the two young generations here kept it at 3.76 GB and took
-    the step from 10.5 to 10.0 s (median). The young generations are where those cycles are; a
-    collection of them took 1-6 ms, a full one 160 ms.
+    the step from 10.5 to 10.0 s (median). The young generations are where
+    those cycles are; a collection of them took 1-6 ms, a full one 160 ms.
     """
     gc.collect(1)
 
