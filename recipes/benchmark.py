@@ -52,12 +52,13 @@ from _benchmark_report import print_table
 from _benchmark_report import print_train_table
 from _benchmark_report import result_key
 from _matmul_rate import matmul_gflops
+from _command_line import CommandLine
 from _startup import quiet_startup
 from _train_flops import training_step_macs
-from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("benchmark.py")
 flags.DEFINE_string("only", None, "Comma-separated subset of the configurations.")
 flags.DEFINE_integer("runs", 5, "Timed runs per configuration.")
 flags.DEFINE_string("out", None, "Write the results as JSON here.")
@@ -420,19 +421,19 @@ def _official_runner():
         return OfficialRunner(FLAGS.official_python or sys.executable, FLAGS.official_tools, FLAGS.official_repo,
                               FLAGS.threads, FLAGS.child_timeout_s)
     except ValueError as error:
-        raise app.UsageError(str(error)) from None
+        CLI.fail(f"bad --official_repo / --official_tools: {error}")
 
 
 def run_parent(backend):
     names = FLAGS.only.split(",") if FLAGS.only else DEFAULT_ORDER
     unknown = [n for n in names if n not in BENCH and n not in TRAIN_BENCH]
     if unknown:
-        raise app.UsageError(f"Unknown configuration(s) {unknown}; choose from {sorted(BENCH) + sorted(TRAIN_BENCH)}")
+        CLI.fail(f"bad --only {FLAGS.only!r}: unknown {unknown}; choose from {sorted(BENCH) + sorted(TRAIN_BENCH)}")
     bad = [p for p in FLAGS.precision if p not in PRECISIONS]
     if bad or not FLAGS.precision:
-        raise app.UsageError(f"bad --precision {','.join(FLAGS.precision)!r}: choose from {', '.join(PRECISIONS)}")
+        CLI.fail(f"bad --precision {','.join(FLAGS.precision)!r}: choose from {', '.join(PRECISIONS)}")
     if FLAGS.repeat < 1:
-        raise app.UsageError(f"bad --repeat {FLAGS.repeat}: at least 1")
+        CLI.fail(f"bad --repeat {FLAGS.repeat}: at least 1")
     official = _official_runner()
     ours, theirs = {}, {}
     t_all = time.perf_counter()
@@ -519,4 +520,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

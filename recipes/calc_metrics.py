@@ -26,12 +26,14 @@ Examples:
 
 import json
 import os
-import sys
 
+from _command_line import CommandLine
 from _startup import quiet_startup
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("calc_metrics.py")
+fail = CLI.fail
 flags.DEFINE_string("network", None, "A .keras file, a preset directory or name, or a run directory (its newest "
                     "network snapshot).")
 flags.DEFINE_string("data", None, "Real images (folder, .zip, TFRecords, tfds:<name>). Default: the run's dataset "
@@ -49,24 +51,17 @@ flags.DEFINE_string("cache_dir", None, "Real-statistics cache. Default: $KERAS_C
                     "~/.cache/keras_creps/metrics.")
 flags.DEFINE_string("out", None, "Directory for the metric-<name>.jsonl files. Default: the network's run directory.")
 flags.DEFINE_integer("batch", 32, "Samples per render call.")
-flags.DEFINE_string("jit_compile", "auto",
-                    "auto, true or false. auto: XLA on TensorFlow and JAX, eager PyTorch. true: also torch.compile "
-                    "on PyTorch (the demo configuration at 64^2, batch 32: ~36 s of compiling, then 0.15 s per "
-                    "batch against 0.51 s eager: worth it for 50k-sample metrics). false: no XLA or jit.")
+flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
+                  "auto, true or false. auto: XLA on TensorFlow and JAX, eager PyTorch. true: also torch.compile "
+                  "on PyTorch (the demo configuration at 64^2, batch 32: ~36 s of compiling, then 0.15 s per "
+                  "batch against 0.51 s eager: worth it for 50k-sample metrics). false: no XLA or jit.")
 flags.DEFINE_integer("seed", 0, "Seed of the samples.")
 flags.DEFINE_boolean("progress", True, "Print progress lines on stderr.")
-
-
-def fail(message, code=2):
-    """Ends with one line on stderr: code 2 for a bad flag value, 1 for unusable data or models."""
-    print(f"calc_metrics.py: {' '.join(str(message).split())}", file=sys.stderr)
-    sys.exit(code)
 
 
 def check_flags():
     """Validates the flags before anything heavy is imported."""
     from keras_creps.metrics import protocols
-    from keras_creps.utils.arguments import jit_compile_setting
 
     if not FLAGS.network:
         fail("--network is required (a .keras file, a preset directory or name, or a run directory)")
@@ -80,10 +75,6 @@ def check_flags():
             fail(f"bad --{name} {value}: must be at least 1")
     if FLAGS.seed < 0:
         fail(f"bad --seed {FLAGS.seed}: must be non-negative")
-    try:
-        jit_compile_setting(FLAGS.jit_compile)
-    except ValueError as error:
-        fail(f"bad --jit_compile: {error}")
     if FLAGS.data and not FLAGS.data.startswith("tfds:") and not os.path.exists(FLAGS.data) and \
             not any(c in FLAGS.data for c in "*?["):
         fail(f"bad --data {FLAGS.data!r}: no such file or directory", code=1)
@@ -99,7 +90,7 @@ def resolve_network(path):
     except network_paths.NetworkPathError as error:
         fail(str(error), code=1)
     if choice.note:
-        print(f"calc_metrics.py: {choice.note}", file=sys.stderr)
+        CLI.say(choice.note)
     parent = os.path.dirname(os.path.abspath(choice.path))
     return choice.path, (parent if is_run_dir(parent) else None)
 
@@ -171,8 +162,7 @@ def main(argv):
     for name in FLAGS.metrics:
         renamed = protocols.metric_name_for_network(name, feature_net) if feature_net is not None else name
         if renamed != name:
-            print(f"calc_metrics.py: {name} is reported as {renamed}: measured with {feature_net.name}",
-                  file=sys.stderr)
+            CLI.say(f"{name} is reported as {renamed}: measured with {feature_net.name}")
         names.append(renamed)
     out_dir = FLAGS.out or run_dir
     snapshot = os.path.relpath(network_path, run_dir) if run_dir else network_path
@@ -199,4 +189,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

@@ -20,13 +20,14 @@ Exit codes: 2 for unusable flags, 1 for a file that cannot be read or converted
 """
 
 import os
-import sys
 
+from _command_line import CommandLine
 from _startup import quiet_startup
-from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("convert.py")
+fail = CLI.fail
 flags.DEFINE_string("pkl", None, "Official network pickle (network-snapshot-*.pkl).")
 flags.DEFINE_string("out", None, "Write the converted network to this .keras file.")
 flags.DEFINE_enum("which", "G_ema", ["G_ema", "G", "D"], "Network to convert: G_ema (sampling), G or D (resuming).")
@@ -37,12 +38,6 @@ flags.DEFINE_integer(
     "max_tensor_bytes", None,
     "Most bytes of tensor data the reader may decode (default: 4x the file size plus 512 MiB, "
     "enough for the largest official network).")
-
-
-def fail(message, code=2):
-    """Ends with one line on stderr: code 2 for flags, 1 for unreadable files."""
-    print(f"convert.py: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def save_keras_atomically(model, path):
@@ -120,4 +115,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

@@ -19,12 +19,14 @@ Examples:
     python recipes/dataset_tool.py --source panoramas/ --dest pano256.zip --resolution 256 --max_side 40000
 """
 
-import sys
 
+from _command_line import CommandLine
 from _startup import quiet_startup, use_dataset_image_limits
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("dataset_tool.py")
+fail = CLI.fail
 flags.DEFINE_string("source", None, "Image folder (searched recursively) or a .zip.")
 flags.DEFINE_string("dest", None, "Output: a path ending in .zip (StyleGAN ZIP), else a directory of TFRecord shards.")
 flags.DEFINE_integer("resolution", None, "Center-crop to square and resize (Lanczos) to this power of two.")
@@ -43,12 +45,6 @@ flags.DEFINE_integer("max_pixels", None, "Refuse source images with more pixels 
                      "(default: 2**26, or 16x --resolution^2 if larger).")
 flags.DEFINE_integer("max_files", None, "Refuse a source listing more files than this (default: 2**21).")
 flags.DEFINE_integer("compress_level", 0, "PNG compression level 0-9 (0: fastest to decode, as the official tool).")
-
-
-def fail(message, code):
-    """Ends with one line on stderr: code 2 for a bad flag value, 1 for bad data or paths."""
-    print(f"dataset_tool.py: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def check_flags(argv):
@@ -121,4 +117,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

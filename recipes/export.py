@@ -33,10 +33,13 @@ import math
 import os
 import sys
 
+from _command_line import CommandLine
 from _startup import quiet_startup
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("export.py")
+fail = CLI.fail
 flags.DEFINE_string("network", None, "A preset directory or name, a .keras file, or a training run directory.")
 flags.DEFINE_string("outdir", "models/creps", "The model's base directory (TF Serving's model_base_path).")
 flags.DEFINE_integer("version", None, "Version number; default: one more than the newest version in --outdir.")
@@ -50,20 +53,6 @@ flags.DEFINE_integer("band_pixels", 16384, "Pixels rendered at once inside the g
 flags.DEFINE_integer("max_tile_width", 1024, "Columns rendered at once inside the graph.")
 
 BACKEND_ENV = "KERAS_BACKEND"
-
-
-def fail(message, code=2):
-    """Ends the run with one line on stderr: exit 2 for flag values, 1 for paths and data."""
-    print(f"export.py: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def parse_flags(argv):
-    """absl's parser, but a bad flag ends in one line and exit 2, like the other bad values."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as error:
-        fail(str(error).replace("\n", " "))
 
 
 def ensure_tensorflow_backend():
@@ -157,4 +146,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    CLI.run(main)

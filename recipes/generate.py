@@ -30,13 +30,14 @@ Examples:
 """
 
 import math
-import sys
 
+from _command_line import CommandLine
 from _startup import quiet_startup
-from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("generate.py")
+fail = CLI.fail
 flags.DEFINE_string(
     "network", None,
     "A preset name, a preset directory, a .keras file, a training run directory (its newest EMA snapshot), or a "
@@ -94,26 +95,12 @@ MAX_OFFSET = 1e6  # |--center| in image units, |--translate| in native pixels
 MAX_TRUNC = 100.0  # |--trunc|; larger values push w to infinity: black images
 
 
-def fail(message, code=2):
-    """Ends the run with one line on stderr: exit 2 for flag values, 1 for data and paths."""
-    print(f"generate.py: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
 BFLOAT16_EMULATED = ("--precision bfloat16: this CPU has no bfloat16 instructions and there is no GPU, so the "
                      "products' rounded operands are multiplied in float32: no faster than float32")
 
 
 def warn(message):
-    print(f"generate.py: warning: {message}", file=sys.stderr)
-
-
-def parse_flags(argv):
-    """absl's parser, but a bad flag ends in one line and exit 2, like the other bad values."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as error:
-        fail(str(error).replace("\n", " "))
+    CLI.say(f"warning: {message}")
 
 
 # --------------------------------------------------------------------------- flags -> checked values
@@ -386,4 +373,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    CLI.run(main)

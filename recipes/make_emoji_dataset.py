@@ -33,10 +33,10 @@ Examples:
 import json
 import os
 import struct
-import sys
 import zipfile
 
-from absl import app, flags
+from _command_line import CommandLine
+from absl import flags
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +45,8 @@ DEFAULT_EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
 DEFAULT_DEST = os.path.join(ROOT, "keras_creps", "data", "default", "noto-emoji-64.zip")
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("make_emoji_dataset.py")
+fail = CLI.fail
 flags.DEFINE_string("font", DEFAULT_FONT, "Noto Color Emoji font file (Debian: fonts-noto-color-emoji).")
 flags.DEFINE_string("emoji_test", DEFAULT_EMOJI_TEST, "Unicode emoji-test.txt (Debian: unicode-data).")
 flags.DEFINE_string("dest", DEFAULT_DEST, "Output dataset ZIP.")
@@ -58,12 +60,6 @@ SKIN_TONE_MODIFIERS = range(0x1F3FB, 0x1F400)
 UNKNOWN_FLAG = "\U0001F1E6\U0001F1E6"  # regional indicators "AA": no such region
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry
 PNG_COMPRESS_LEVEL = 9
-
-
-def fail(message, code=2):
-    """Ends with one line on stderr: code 2 for a bad flag value, 1 for an unusable output path."""
-    print(f"make_emoji_dataset.py: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def read_emoji_test(path):
@@ -273,4 +269,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

@@ -38,15 +38,15 @@ import os
 import platform
 import re
 import shutil
-import sys
 import uuid
 from pathlib import Path
 
+from _command_line import CommandLine
 from _startup import quiet_startup
-from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("ship_preset.py")
 REPO = Path(__file__).resolve().parents[1]
 
 flags.DEFINE_multi_string("run", None, "A training run directory; repeat it (or separate with commas) for a chain "
@@ -543,14 +543,12 @@ def run(argv):
 def main(argv):
     quiet_startup()  # first: before anything imports Keras or TensorFlow
     if len(argv) > 1:
-        print(f"ship_preset.py: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
+        CLI.fail(f"unexpected arguments {argv[1:]}")
     try:
         ship()
     except ShipError as error:
-        print(f"ship_preset.py: {error}", file=sys.stderr)
-        sys.exit(2)
+        CLI.fail(error)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

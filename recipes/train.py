@@ -63,13 +63,14 @@ written from the bad state.
 import contextlib
 import math
 import os
-import sys
 import types
 
+from _command_line import CommandLine
 from _startup import quiet_startup, use_dataset_image_limits
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
+CLI = CommandLine("train.py")
 OPTION_NAMES = []
 
 
@@ -168,7 +169,7 @@ def bfloat16_training_warning():
 
 
 def _warn(line):
-    print(f"train.py: {line}", file=sys.stderr)
+    CLI.say(line)
 
 
 # --------------------------------------------------------------------------- flags
@@ -357,19 +358,16 @@ def main(argv):
     # at a time and no constant folding), before anything compiles: see the module.
     configure_training_runtime()
     if len(argv) > 1:
-        print(f"train.py: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
+        CLI.fail(f"unexpected arguments {argv[1:]}")
     from keras_creps.training.run_errors import InputError, OptionError
 
     try:
         train()
     except OptionError as error:
-        print(f"train.py: {error}", file=sys.stderr)
-        sys.exit(2)
+        CLI.fail(error)
     except (InputError, FloatingPointError) as error:
-        print(f"train.py: {error}", file=sys.stderr)
-        sys.exit(1)
+        CLI.fail(error, code=1)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    CLI.run(main)

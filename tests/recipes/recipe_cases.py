@@ -41,7 +41,7 @@ if sys.argv[3] == "limit":
     with open("/proc/self/status") as f:
         vm = next(int(line.split()[1]) << 10 for line in f if line.startswith("VmSize:"))
     resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))
-parse = getattr(recipe, "parse_flags", recipe.FLAGS)
+parse = recipe.CLI.parse_flags
 results = []
 for args in json.loads(sys.stdin.read()):
     recipe.FLAGS.unparse_flags()
