@@ -87,6 +87,9 @@ flags.DEFINE_boolean("matmul_rate", True,
 flags.DEFINE_boolean("keep_freed_memory", True,
                      "Let malloc keep freed memory for reuse where the recipes do: training, and rendering except "
                      "on JAX (keras_creps.utils.allocator.heap_for_rendering).")
+flags.DEFINE_boolean("rendering_xla_flags", True,
+                     "Render with XLA's loop emitters on TensorFlow, as recipes/generate.py does "
+                     "(keras_creps.utils.xla_cpu.use_rendering_xla_flags).")
 flags.DEFINE_boolean("one_malloc_arena", True,
                      "On JAX, one malloc heap for every thread when rendering, as recipes/generate.py does "
                      "(keras_creps.utils.allocator.one_malloc_arena_on_jax).")
@@ -244,10 +247,11 @@ def run_child(name):
     if name in TRAIN_BENCH:
         run_train_child(name)  # makes the training settings, keep_freed_memory among them
         return
-    from keras_creps.utils.allocator import heap_for_rendering
+    from keras_creps.utils.rendering_runtime import configure_rendering_runtime
 
     # As recipes/generate.py, before the first computation starts the backend's threads.
-    heap = heap_for_rendering(keep_freed=FLAGS.keep_freed_memory, one_arena=FLAGS.one_malloc_arena)
+    runtime = configure_rendering_runtime(keep_freed=FLAGS.keep_freed_memory, one_arena=FLAGS.one_malloc_arena,
+                                          xla_flags=FLAGS.rendering_xla_flags)
     import keras
     import numpy as np
 
@@ -296,7 +300,7 @@ def run_child(name):
         "warmup_s": warm, "times_s": times, "too_slow": too_slow,
         "rss_after_import_mb": rss_import, "rss_after_build_mb": rss_built,
         "peak_rss_mb": peak, "psnr_vs_float32_db": psnr, "matmul_gflops": rate,
-        "heap_settings": heap,  # what heap_for_rendering made: the flags allow, the backend decides
+        "rendering_runtime": runtime,  # what configure_rendering_runtime made: the flags allow, the backend decides
     }))
 
 
@@ -332,7 +336,7 @@ def run_ours(name, precision, backend):
            f"--threads={FLAGS.threads}", f"--jit_compile={FLAGS.jit_compile}",
            f"--max_seconds_per_run={FLAGS.max_seconds_per_run}", f"--precision={precision}",
            f"--matmul_rate={FLAGS.matmul_rate}", f"--keep_freed_memory={FLAGS.keep_freed_memory}",
-           f"--one_malloc_arena={FLAGS.one_malloc_arena}",
+           f"--one_malloc_arena={FLAGS.one_malloc_arena}", f"--rendering_xla_flags={FLAGS.rendering_xla_flags}",
            f"--tf_constant_folding={FLAGS.tf_constant_folding}"]
     if FLAGS.train_inter_op_threads:
         cmd.append(f"--train_inter_op_threads={FLAGS.train_inter_op_threads}")

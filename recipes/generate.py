@@ -318,9 +318,10 @@ def print_rows(classes, class_names, label, sizes, class_grid):
 
 def main(argv):
     quiet_startup()  # first: before anything imports Keras or TensorFlow
-    from keras_creps.utils.allocator import heap_for_rendering, release_unused_memory
+    from keras_creps.utils.allocator import release_unused_memory
+    from keras_creps.utils.rendering_runtime import configure_rendering_runtime
 
-    heap_for_rendering()  # malloc's settings per backend, measured in the module
+    configure_rendering_runtime()  # malloc and XLA settings per backend, measured in their modules
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}")
     from keras_creps.utils.output_paths import OutputPathError, check_free_space, check_output_dir, make_output_dir

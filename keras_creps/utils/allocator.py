@@ -21,7 +21,8 @@ The setting is process-wide, so the library never makes it on its own: the
 recipes call it at start-up (`calc_metrics.py`; `train.py` and the
 training benchmark through `configure_training_runtime` in
 `training_runtime.py`; `generate.py` and the rendering benchmark through
-`heap_for_rendering`, except on JAX), and a notebook or script may too.
+`heap_for_rendering` in `configure_rendering_runtime`, except on JAX), and
+a notebook or script may too.
 
 `release_unused_memory`: give back what building the networks left behind.
 Until 2026-12-04 every initializer ran on JAX as its own compiled XLA

@@ -1,4 +1,6 @@
-"""`use_training_xla_flags`: XLA:CPU settings for training on the JAX backend.
+"""`use_training_xla_flags` and `use_rendering_xla_flags`: XLA:CPU settings for training and rendering.
+
+Training on the JAX backend (`use_training_xla_flags`).
 
 Three flags, each measured on `recipes/benchmark.py --backend jax --only
 train_small_64_b16` (float32, 64^2, batch 16) on this project's 2-core
@@ -30,18 +32,44 @@ Side by side on one core each, twice with the cores swapped, the loop
 emitters alone: 7764 / 7749 -> 6576 / 6627 MB, 2211 / 2258 -> 2260 / 2259
 s/kimg.
 
-None is used for rendering, which is matrix products, not convolutions:
-`recipes/benchmark.py --only creps_256_b1` (float32) took 0.360 / 0.370 s
-per image without the YNNPACK flag and 0.381 / 0.383 s with it (working
-memory 982-1002 vs 1037 MB; a large bfloat16 product ran slower with it,
-~400 -> ~250 GFLOP/s), and 1.327 s without the emitter flag against 1.394 s
-with it (peak 1201 vs 1258 MB, one run each side by side).
+Rendering on TensorFlow (`use_rendering_xla_flags`): the loop emitters
+only. Rendering is matrix products, not convolutions, and the YNNPACK flag
+slowed it on JAX (`recipes/benchmark.py --only creps_256_b1`, float32,
+AVX-512 machine: 0.360 / 0.370 s per image without, 0.381 / 0.383 s with;
+a large bfloat16 product ~400 -> ~250 GFLOP/s). The loop emitters cut what
+compiling the render leaves behind: the MLIR fusion emitters compile every
+fused loop as its own module, and on TensorFlow the line network's
+optimisation alone peaked 130 MB above what it kept (a probe reading RSS
+after each compile stage, 2026-12-05). Paper generator, working memory
+(peak RSS minus RSS after imports) and s/image, fusion emitters -> loop
+emitters, a probe rendering 4 times per run, alternating, same day, AMX CPU:
 
-XLA reads its flags once, when JAX starts its CPU client, and the setting is
-process-wide, so the library never makes it on its own:
-`configure_training_runtime` (`training_runtime.py`, called by
-`recipes/train.py` and the training benchmark at start-up) makes it with
-the other CPU training settings.
+| TensorFlow | working memory MB | s/image |
+|---|---|---|
+| 256^2 float32 (3 pairs) | 375 / 379 / 412 -> 367 / 368 / 345 | 0.55 / 0.55 / 0.59 -> 0.53 / 0.56 / 0.57 |
+| 256^2 bfloat16 (3 pairs) | 386 / 381 / 372 -> 336 / 336 / 336 | 0.21 / 0.21 / 0.23 -> 0.22 / 0.22 / 0.23 |
+| 512^2 float32 (2 pairs) | 453 / 446 -> 423 / 403 | 1.36 / 1.39 -> 1.34 / 1.43 |
+| 512^2 bfloat16 (3 pairs) | 478 / 461 / 476 -> 382 / 428 / 382 | 0.65 / 0.63 / 0.65 -> 0.66 / 0.66 / 0.68 |
+
+On JAX the same probe was mixed (256^2: 209 / 201 -> 201 / 178 MB in
+float32, 203 / 203 -> 169 / 171 in bfloat16; 512^2 float32 238 / 233 ->
+264 / 197, at the same speed within 5 %), and an earlier run on the AVX-512
+machine found the loop emitters slower at 512^2 (1.327 -> 1.394 s, peak
+1201 -> 1258 MB), so JAX renders with XLA's defaults.
+Not kept: TensorFlow's oneDNN allocator pools every tensor of 256 KB or
+more (weights included) in regions that double in size and are never given
+back; `TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1` with glibc's default malloc took
+the working memory to 280-307 MB in every configuration above, but every
+render then maps and zeroes its large buffers afresh: 256^2 bfloat16
+0.21-0.23 -> 0.23-0.27 s, 512^2 bfloat16 0.63-0.65 -> 0.67-0.77 s.
+
+XLA reads its flags once (JAX: when it starts its CPU client; TensorFlow:
+at its first XLA compile), and the setting is process-wide, so the library
+never makes it on its own: `configure_training_runtime`
+(`training_runtime.py`, called by `recipes/train.py` and the training
+benchmark at start-up) makes the training flags with the other CPU training
+settings, `configure_rendering_runtime` (`rendering_runtime.py`, called by
+`recipes/generate.py` and the rendering benchmark) the rendering flag.
 """
 
 import importlib.metadata
@@ -51,17 +79,20 @@ import sys
 
 import keras
 
-__all__ = ["use_training_xla_flags"]
+__all__ = ["use_rendering_xla_flags", "use_training_xla_flags"]
 
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type=dot"
 MEMORY_ORDER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 LOOP_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters=false"
 TRAINING_FLAGS = (YNN_FLAG, MEMORY_ORDER_FLAG, LOOP_EMITTERS_FLAG)
+RENDERING_FLAGS = (LOOP_EMITTERS_FLAG,)
 # XLA stops the process at a flag it does not know, and these are young
 # (the YNNPACK one especially): add them only to the jaxlib they were
 # measured with or a newer one. An older jaxlib (a notebook image, say)
 # trains without them.
 MIN_JAXLIB = (0, 10, 2)
+# The TensorFlow whose XLA the rendering flag was measured with; an older one trains and renders without it.
+MIN_TENSORFLOW = (2, 21, 0)
 
 
 def _option(flag):
@@ -98,11 +129,43 @@ def use_training_xla_flags():
 
         if xla_bridge.backends_are_initialized():
             return False
+    _add_to_xla_flags(TRAINING_FLAGS)
+    return True
+
+
+def use_rendering_xla_flags():
+    """Adds XLA:CPU's rendering flag (`RENDERING_FLAGS`) to `XLA_FLAGS` on the TensorFlow backend.
+
+    The user's own value of an option in `XLA_FLAGS` is kept. Nothing
+    changes on another backend (see the module for JAX) or with a
+    TensorFlow older than `MIN_TENSORFLOW` (its XLA may not know the flag
+    and would stop at it). TensorFlow's XLA reads `XLA_FLAGS` at its first
+    compile: call this before anything is compiled with `jit_compile=True`;
+    later it changes nothing.
+
+    Returns:
+        `True` if the flag is in `XLA_FLAGS` for TensorFlow's XLA, `False`
+        where it does not apply.
+
+    Example:
+    ```python
+    from keras_creps.utils.xla_cpu import use_rendering_xla_flags
+
+    use_rendering_xla_flags()  # before the first render compiles
+    ```
+    """
+    if keras.config.backend() != "tensorflow" or not tensorflow_knows_the_flags():
+        return False
+    _add_to_xla_flags(RENDERING_FLAGS)
+    return True
+
+
+def _add_to_xla_flags(wanted):
+    """Appends each flag of `wanted` to `XLA_FLAGS` unless `XLA_FLAGS` already sets its option."""
     flags = os.environ.get("XLA_FLAGS", "")
     chosen = {_option(token) for token in flags.split()}
-    missing = [flag for flag in TRAINING_FLAGS if _option(flag) not in chosen]
+    missing = [flag for flag in wanted if _option(flag) not in chosen]
     os.environ["XLA_FLAGS"] = " ".join([flags, *missing]).strip()
-    return True
 
 
 def jaxlib_knows_the_flags(version=None):
@@ -112,15 +175,36 @@ def jaxlib_knows_the_flags(version=None):
     cannot be read (not installed, a development build's odd string) counts
     as too old: the flags are an optimisation, an unknown one is fatal.
     """
+    return _at_least(version if version is not None else _installed("jaxlib"), MIN_JAXLIB)
+
+
+def tensorflow_knows_the_flags(version=None):
+    """Whether TensorFlow `version` (default: the installed one) is at least `MIN_TENSORFLOW`.
+
+    Read from the package metadata (`tensorflow` or `tensorflow-cpu`), as
+    `jaxlib_knows_the_flags`; an unreadable version counts as too old.
+    """
     if version is None:
-        try:
-            version = importlib.metadata.version("jaxlib")
-        except importlib.metadata.PackageNotFoundError:
-            return False
+        version = _installed("tensorflow") or _installed("tensorflow-cpu")
+    return _at_least(version, MIN_TENSORFLOW)
+
+
+def _installed(package):
+    """The installed version string of `package`, or None."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _at_least(version, minimum):
+    """Whether `version` (e.g. "2.21.0rc1": its leading numbers) is at least `minimum`, compared as tuples."""
+    if not version:
+        return False
     numbers = []
-    for part in version.split(".")[:3]:
+    for part in version.split(".")[: len(minimum)]:
         digits = "".join(itertools.takewhile(str.isdigit, part))
         if not digits:
             return False
         numbers.append(int(digits))
-    return tuple(numbers) >= MIN_JAXLIB
+    return tuple(numbers) >= minimum

@@ -31,9 +31,10 @@ def test_smoke_run_writes_official_schema(tmp_path):
         assert key in r and r[key] > 0, key
     assert r["output_shape"] == [2, 16, 16, 3] and r["finite"]
     assert len(r["times_s"]) == 2
-    if sys.platform.startswith("linux"):  # glibc's settings, as heap_for_rendering made them here
-        on_jax = keras.config.backend() == "jax"
-        assert r["heap_settings"] == {"keep_freed_memory": not on_jax, "one_malloc_arena": on_jax}
+    if sys.platform.startswith("linux"):  # as configure_rendering_runtime made them here
+        on_jax, on_tf = keras.config.backend() == "jax", keras.config.backend() == "tensorflow"
+        assert r["rendering_runtime"] == {"keep_freed_memory": not on_jax, "one_malloc_arena": on_jax,
+                                          "rendering_xla_flags": on_tf}
     assert "| smoke_16_b2 |" in proc.stdout and r["psnr_vs_float32_db"] is None
     # The matrix-product ceiling, and the row's share of it (a tiny generator reaches little of it).
     assert r["matmul_gflops"] > 1.0
