@@ -61,7 +61,11 @@ more (weights included) in regions that double in size and are never given
 back; `TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1` with glibc's default malloc took
 the working memory to 280-307 MB in every configuration above, but every
 render then maps and zeroes its large buffers afresh: 256^2 bfloat16
-0.21-0.23 -> 0.23-0.27 s, 512^2 bfloat16 0.63-0.65 -> 0.67-0.77 s.
+0.21-0.23 -> 0.23-0.27 s, 512^2 bfloat16 0.63-0.65 -> 0.67-0.77 s. Keeping
+freed blocks under 16 MB on the heap (`mallopt(M_MMAP_THRESHOLD, 16 MB)`)
+kept the memory (264-306 MB) and still cost 5-15 % (three pairs each:
+256^2 float32 0.58-0.64 -> 0.67-0.69 s, 512^2 bfloat16 0.73-0.86 ->
+0.82-0.90 s).
 
 XLA reads its flags once (JAX: when it starts its CPU client; TensorFlow:
 at its first XLA compile), and the setting is process-wide, so the library
