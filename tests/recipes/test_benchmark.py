@@ -7,6 +7,7 @@ import sys
 
 import keras
 import pytest
+from recipe_cases import run_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -145,3 +146,18 @@ def test_training_run_reports_its_arithmetic_rate(tmp_path):
     assert (r["constant_folding_off"], r["inter_op_threads"]) == (on_tf, 1 if on_tf else None), r
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| train_tiny_16_b4 |"))
     assert f"| {r['achieved_gflops']:.0f} | {r['achieved_gflops'] / r['matmul_gflops']:.0%} of" in row, row
+
+
+@pytest.mark.skipif(keras.config.backend() != "tensorflow",
+                    reason="checked before any configuration runs, the same on every backend")
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    cases = [
+        (["--only", "creps_9_b1"], "bad --only 'creps_9_b1': unknown ['creps_9_b1']"),
+        (["--precision", "float32,float64"], "bad --precision 'float32,float64': choose from"),
+        (["--repeat", "0"], "bad --repeat 0: at least 1"),
+        (["--official_repo", str(tmp_path / "missing")], "bad --official_repo / --official_tools:"),
+        (["--repeat", "two"], "benchmark.py: flag --repeat=two:"),
+    ]
+    results = run_cases("benchmark.py", [args for args, _ in cases])
+    for (args, message), (code, stderr) in zip(cases, results):
+        assert code == 2 and len(stderr.strip().splitlines()) == 1 and message in stderr, (args, code, stderr)
