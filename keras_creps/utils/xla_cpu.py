@@ -63,7 +63,7 @@ the working memory to 280-307 MB in every configuration above, but every
 render then maps and zeroes its large buffers afresh: 256^2 bfloat16
 0.21-0.23 -> 0.23-0.27 s, 512^2 bfloat16 0.63-0.65 -> 0.67-0.77 s. Keeping
 freed blocks under 16 MB on the heap (`mallopt(M_MMAP_THRESHOLD, 16 MB)`)
-kept the memory (264-306 MB) and still cost 5-15 % (three pairs each:
+kept the saving (264-306 MB) and still cost 5-15 % (three pairs each:
 256^2 float32 0.58-0.64 -> 0.67-0.69 s, 512^2 bfloat16 0.73-0.86 ->
 0.82-0.90 s).
 
@@ -95,7 +95,7 @@ RENDERING_FLAGS = (LOOP_EMITTERS_FLAG,)
 # measured with or a newer one. An older jaxlib (a notebook image, say)
 # trains without them.
 MIN_JAXLIB = (0, 10, 2)
-# The TensorFlow whose XLA the rendering flag was measured with; an older one trains and renders without it.
+# The TensorFlow whose XLA the rendering flag was measured with; an older one renders without it.
 MIN_TENSORFLOW = (2, 21, 0)
 
 
