@@ -9,6 +9,7 @@ from keras_creps.utils.arguments import positive_float
 from keras_creps.utils.arguments import positive_int
 from keras_creps.layers.equalized_dense import EqualizedDense
 from keras_creps.layers.host_initializers import HostNormal
+from keras_creps.layers.sine import fourier_sine
 
 
 @keras.saving.register_keras_serializable(package="keras_creps")
@@ -86,7 +87,9 @@ class BilineInput(keras.layers.Layer):
         freqs = ops.transpose(ops.cast(self.freqs, coords.dtype))  # [rank, C/2]
         phase = coords[:, :, None, None] * freqs[None, None, :, :]  # [N, L, rank, C/2]
         phase = phase * (2.0 * math.pi)
-        return ops.sin(ops.concatenate([phase, phase + (math.pi / 2.0)], axis=-1))
+        # XLA:CPU calls the C library's scalar sinf per element; `fourier_sine` is vector code there
+        # (`layers/sine.py`: TensorFlow's bfloat16 line network at 256^2 0.144-0.150 -> 0.116-0.135 s).
+        return fourier_sine(ops.concatenate([phase, phase + (math.pi / 2.0)], axis=-1))
 
     def call(self, w, rows, cols):
         batch = ops.shape(w)[0]
