@@ -1,8 +1,8 @@
 """`sine`: sin(x) as a range reduction and a polynomial, which XLA:CPU compiles into vector code.
 
 XLA:CPU lowers `sin` to one call of the C library's scalar `sinf` per
-element. The bi-line input takes the sine of `2 * (H + W) * rank *
-channels / 2` phases per sample (4.2 M at 256^2 for the paper generator),
+element. The bi-line input takes `(H + W) * rank * channels` sines per
+sample, half of them cosines (4.2 M at 256^2 for the paper generator),
 and `perf` put `__sinf_fma` at 11.3-11.6 % of TensorFlow's compiled
 bfloat16 line network (2026-12-05, AMX CPU, with and without XLA's loop
 emitters). The same sine from multiplies, adds and a rounding is
