@@ -21,7 +21,7 @@ The setting is process-wide, so the library never makes it on its own: the
 recipes call it at start-up (`calc_metrics.py`; `train.py` and the
 training benchmark through `configure_training_runtime` in
 `training_runtime.py`; `generate.py` and the rendering benchmark through
-`heap_for_rendering` in `configure_rendering_runtime`, except on JAX), and
+`heap_for_rendering` in `configure_rendering_runtime`), and
 a notebook or script may too.
 
 `release_unused_memory`: give back what building the networks left behind.
@@ -124,18 +124,29 @@ def one_malloc_arena_on_jax():
 def heap_for_rendering(keep_freed=True, one_arena=True):
     """The malloc settings `recipes/generate.py` and the benchmark render with, per backend.
 
-    On JAX: one arena (`one_malloc_arena_on_jax`) and glibc's defaults
-    otherwise, so the line network's large temporaries are mapped for each
-    render and unmapped after it. Kept on the heap instead, they left the
-    render's peak where the heap happened to place them: paper generator at
-    256^2, 6 renders after the first, two alternating pairs each
-    (a probe script reading the peak RSS after each render, 2026-12-04):
-    +290 / +298 MB above the imports without keeping freed memory against
-    +343 / +321 with it, and
-    after the line network scaled its inputs (`layers/input_modulation.py`)
-    +270 / +274 against +245 / +314; the same speed (0.80-1.04 s against
-    0.80-0.90 s per image). Elsewhere: `keep_freed_memory`, which took
-    PyTorch's 512^2 render from 2.8-3.2 to 1.9 s.
+    Everywhere `keep_freed_memory`, which took PyTorch's 512^2 render from
+    2.8-3.2 to 1.9 s; on JAX also one arena (`one_malloc_arena_on_jax`).
+
+    JAX kept glibc's defaults until 2026-12-05: its freed temporaries kept on
+    the heap had left the peak RSS wherever the heap placed them (paper
+    generator at 256^2 float32, 2026-12-04: +290 / +298 MB above the imports
+    with the defaults against +343 / +321, then +270 / +274 against +245 /
+    +314), at the same speed. Since its bfloat16 products run on the AMX
+    units the mapping costs more than it saves: `perf` on the 256^2 bfloat16
+    line network put 12.6 % of its samples in the kernel (zeroing the pages
+    of freshly mapped buffers). A probe rendering 6-8 times per run, two
+    alternating pairs at 256^2 bfloat16 and one elsewhere (AMX CPU,
+    2026-12-05), defaults -> kept, s/image (medians) and working memory:
+
+    | JAX | s/image | working memory MB |
+    |---|---|---|
+    | 256^2 bfloat16 | 0.227 / 0.228 -> 0.199 / 0.201 | 212 / 230 -> 255 / 274 |
+    | 512^2 bfloat16 | 0.631 -> 0.576 | 247 -> 321 |
+    | 256^2 float32 | 0.593 -> 0.580 | 202 -> 254 |
+    | 512^2 float32 | 1.488 -> 1.442 | 308 -> 307 |
+
+    The official implementation's working memory on the same machine is
+    514 MB at 256^2 and 934 at 512^2, so JAX stays at about half of it.
 
     Call it first, before the backend computes anything (it imports Keras to
     read the backend).
@@ -154,11 +165,8 @@ def heap_for_rendering(keep_freed=True, one_arena=True):
     heap_for_rendering()  # first thing in a rendering script
     ```
     """
-    import keras  # reads the backend; no computation runs, so no thread starts
-
-    on_jax = keras.config.backend() == "jax"
     return {
-        "keep_freed_memory": bool(keep_freed and not on_jax and keep_freed_memory()),
+        "keep_freed_memory": bool(keep_freed and keep_freed_memory()),
         "one_malloc_arena": bool(one_arena and one_malloc_arena_on_jax()),
     }
 

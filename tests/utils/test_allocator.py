@@ -171,7 +171,7 @@ print(sorted(heap_for_rendering().items()))
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
 @pytest.mark.parametrize("backend, kept, one_arena", [
-    ("jax", False, True),  # large temporaries unmapped after each render, one arena
+    ("jax", True, True),  # freed temporaries reused, one arena
     ("tensorflow", True, False),
 ])
 def test_heap_for_rendering_per_backend(backend, kept, one_arena):
