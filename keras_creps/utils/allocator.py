@@ -18,9 +18,9 @@ MALLOC_TRIM_THRESHOLD_=<large>` in the environment does; PyTorch's own
 performance guides reach the same end by preloading jemalloc or tcmalloc.
 
 The setting is process-wide, so the library never makes it on its own: the
-recipes call it at start-up (`calc_metrics.py`; `train.py` and the
-training benchmark through `configure_training_runtime` in
-`training_runtime.py`; `generate.py` and the rendering benchmark through
+recipes call it at start-up (`train.py` and the training benchmark
+through `configure_training_runtime` in `training_runtime.py`;
+`generate.py`, `calc_metrics.py` and the rendering benchmark through
 `heap_for_rendering` in `configure_rendering_runtime`), and
 a notebook or script may too.
 

@@ -14,9 +14,9 @@ module with the measurement that decided it:
 The first two are `heap_for_rendering` (`allocator.py`). All change the
 whole process and must come before the backend starts its threads or
 compiles a render, so the library never makes them on its own: a rendering
-script or notebook calls this first; `recipes/generate.py` and the
-rendering benchmark both do, which keeps the benchmark timing what the
-recipe runs. The returned record says which settings were made.
+script or notebook calls this first; `recipes/generate.py`,
+`recipes/calc_metrics.py` and the rendering benchmark do, which keeps the
+benchmark timing what the recipes run. The returned record says which settings were made.
 
 Example:
 ```python
