@@ -85,8 +85,8 @@ flags.DEFINE_boolean("matmul_rate", True,
                      "Also time one [4096, 1024] x [1024, 1024] product in each configuration's backend and "
                      "precision, the ceiling its GFLOP/s are read against (column 'of matmul').")
 flags.DEFINE_boolean("keep_freed_memory", True,
-                     "Let malloc keep freed memory for reuse where the recipes do: training, and rendering except "
-                     "on JAX (keras_creps.utils.allocator.heap_for_rendering).")
+                     "Let malloc keep freed memory for reuse as the recipes do, in training and rendering "
+                     "(keras_creps.utils.allocator.heap_for_rendering).")
 flags.DEFINE_boolean("rendering_xla_flags", True,
                      "Render with XLA's loop emitters on TensorFlow, as recipes/generate.py does "
                      "(keras_creps.utils.xla_cpu.use_rendering_xla_flags).")
