@@ -34,7 +34,7 @@ def test_smoke_run_writes_official_schema(tmp_path):
     assert len(r["times_s"]) == 2
     if sys.platform.startswith("linux"):  # as configure_rendering_runtime made them here
         on_jax, on_tf = keras.config.backend() == "jax", keras.config.backend() == "tensorflow"
-        assert r["rendering_runtime"] == {"keep_freed_memory": not on_jax, "one_malloc_arena": on_jax,
+        assert r["rendering_runtime"] == {"keep_freed_memory": True, "one_malloc_arena": on_jax,
                                           "rendering_xla_flags": on_tf}
     assert "| smoke_16_b2 |" in proc.stdout and r["psnr_vs_float32_db"] is None
     # The matrix-product ceiling, and the row's share of it (a tiny generator reaches little of it).
