@@ -89,15 +89,22 @@ def test_torch_compiles_a_bfloat16_layer_in_one_graph():
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function's XLA context")
-def test_tensorflow_under_xla_asks_for_a_float32_result():
+@pytest.mark.parametrize(
+    "kernel_shape",
+    [(2, 96, 48), (96, 32), (2, 96, 16), (96, 3), (2, 96, 64), (96, 80)],
+    ids=["batched-48", "32", "batched-16", "3", "batched-64", "80"],
+)
+def test_tensorflow_under_xla_asks_for_a_float32_result(kernel_shape):
     # XLA:CPU computed a bfloat16-result product 3x slower; under XLA the
     # product keeps its float32 result, so it equals the float32 product of
     # the rounded operands (a bfloat16 result would be off by up to 2^-8).
+    # Results of 16 to 63 columns are computed 64 wide and sliced; the
+    # zero columns must not show.
     import tensorflow as tf
 
     rng = np.random.default_rng(6)
     x = rng.normal(size=(2, 64, 96)).astype("float32")
-    kernel = rng.normal(size=(2, 96, 48)).astype("float32")
+    kernel = rng.normal(size=kernel_shape).astype("float32")
     from_rounded = bfloat16_rounded(x) @ bfloat16_rounded(kernel)
     scale = np.max(np.abs(from_rounded))
 
@@ -107,6 +114,7 @@ def test_tensorflow_under_xla_asks_for_a_float32_result():
 
     compiled = tf.function(rounded, jit_compile=True)(x, kernel)
     assert compiled.dtype == tf.float32
+    assert tuple(compiled.shape) == (2, 64, kernel_shape[-1])
     np.testing.assert_allclose(compiled.numpy(), from_rounded, rtol=1e-5, atol=1e-5 * scale)
     graph = tf.function(rounded, jit_compile=False)(x, kernel)  # no XLA: the portable product
     assert np.max(np.abs(graph.numpy() - from_rounded)) <= 2.0**-8 * scale
