@@ -7,6 +7,7 @@ from keras_creps.utils.arguments import non_negative_int
 from keras_creps.utils.arguments import positive_int
 from keras_creps.utils.tile_plan import auto_band_pixels
 from keras_creps.utils.tile_plan import plan_tiles
+from keras_creps.utils.torch_inference import inference_function
 from keras_creps.layers.mapping_network import MappingNetwork
 from keras_creps.layers.input_modulation import modulate_inputs
 from keras_creps.layers.matmul_precision import MATMUL_DTYPES
@@ -375,32 +376,7 @@ class CREPSGenerator(CREPSModel):
 
             return lambda *args: stateless([v.value for v in variables], *args)
         if backend == "torch":
-            import torch
-
-            # Static shapes: tiles are padded to one shape, so each output size compiles once.
-            run = torch.compile(fn, dynamic=False) if jit_compile is True else fn
-
-            # Layers change Python state on their first call (Keras records each
-            # layer's name-scope parent; `fused_bias_act` defines its autograd
-            # Function, `matmul_precision` its thread-local). Traced on that first
-            # call, the graph is guarded on the state before it, so the second call
-            # compiled everything again, and the class definition split the graph
-            # in pieces. One eager call first settles that state: creps_256_b1,
-            # first call 68.6 + second 18.8 s -> 57.3 + 0.66 s, no graph break.
-            settled = jit_compile is not True
-
-            def no_grad(*args):
-                nonlocal settled
-                with torch.inference_mode():
-                    # Tensors made here, not inside: a compiled graph's guards reject NumPy converted in it.
-                    args = keras.tree.map_structure(
-                        lambda a: keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a, args)
-                    if not settled:
-                        fn(*args)
-                        settled = True
-                    return run(*args)
-
-            return no_grad
+            return inference_function(fn, compiled=jit_compile is True, owner=self)
         return fn
 
     def call(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
