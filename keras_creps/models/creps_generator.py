@@ -198,7 +198,10 @@ class CREPSGenerator(CREPSModel):
                 PyTorch (a one-off compile of about a minute per tile shape on
                 a 2-core CPU, after which the per-pixel network ran 3x faster
                 than eager: its element-wise passes are fused; the first call
-                also runs each part eagerly once, see `_compile`). False: a
+                also runs each part eagerly once; a second function with the
+                same settings reuses the compiled parts; weights assigned
+                later are used, layers' Python settings taken as fixed: see
+                `keras_creps.utils.torch_inference`). False: a
                 plain TensorFlow graph (oneDNN kernels: about 90 MB less
                 memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
                 CPU), no `jax.jit`, eager PyTorch. Defaults to `"auto"`.
