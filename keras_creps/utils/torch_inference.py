@@ -9,7 +9,7 @@ carried ~11,000 guards per compiled function. Measured on this project's
 guard evaluation alternating in one process, median difference of 40
 pairs): the guards cost 5.8 ms of a 0.136 s render (1 line-network call and
 4 band calls, ~1.2 ms each). Keeping only the guards listed below left 321
-guards in all and 0.7 ms.
+of ~50,000 guard entries and -0.4 to 0.7 ms (two runs; noise).
 
 The guards kept are those that can change between calls of one inference
 function: every tensor's (arguments and weights: dtype, shape, device), the
