@@ -80,7 +80,12 @@ def guard_filter(layer_names):
 
 
 def _compile_once(fn, owner):
-    """`torch.compile(fn)` with its own code object and the guard filter, reused for equal closures."""
+    """`torch.compile(fn)` with its own code object and the guard filter, reused for equal closures.
+
+    Returns:
+        `(run, reused)`: the compiled function, and whether it was made
+        (and so traced) for an earlier equal closure.
+    """
     import torch
 
     values = _closure_values(fn)
@@ -92,13 +97,13 @@ def _compile_once(fn, owner):
         key = None
     cache = owner.__dict__.setdefault(_CACHE_ATTRIBUTE, {}) if owner is not None else {}
     if key is not None and key in cache:
-        return cache[key]
+        return cache[key], True
     own = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     # Static shapes: tiles are padded to one shape, so each output size compiles once.
     run = torch.compile(own, dynamic=False, options={"guard_filter_fn": guard_filter(layers)})
     if key is not None:
         cache[key] = run
-    return run
+    return run, False
 
 
 def inference_function(fn, compiled, owner=None):
@@ -126,7 +131,7 @@ def inference_function(fn, compiled, owner=None):
     """
     import torch
 
-    run = _compile_once(fn, owner) if compiled else fn
+    run, reused = _compile_once(fn, owner) if compiled else (fn, False)
     # Layers change Python state on their first call (Keras records each
     # layer's name-scope parent; `fused_bias_act` defines its autograd
     # Function, `matmul_precision` its thread-local). Traced on that first
@@ -134,7 +139,8 @@ def inference_function(fn, compiled, owner=None):
     # compiled everything again, and the class definition split the graph
     # in pieces. One eager call first settles that state: creps_256_b1,
     # first call 68.6 + second 18.8 s -> 57.3 + 0.66 s, no graph break.
-    settled = not compiled
+    # A reused compiled function was traced after such a call already.
+    settled = not compiled or reused
 
     def no_grad(*args):
         nonlocal settled
