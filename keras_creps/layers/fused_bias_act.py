@@ -33,15 +33,19 @@ through it: the masks are piecewise constant, and their own derivative is
 zero, as that of the ops they replace.
 
 PyTorch (a `torch.autograd.Function`; its forward pass also works in place,
-one output buffer instead of four) and TensorFlow (`tf.custom_gradient`;
-inside `compiled_bias_act`, as the training step is, each chain is a small
-XLA program) take this route. On JAX, XLA already fuses the element-wise chain and
+one output buffer instead of four) and TensorFlow (`tf.custom_gradient`)
+take this route. Inside `compiled_bias_act`, as the training steps are,
+each chain runs as one compiled loop (an XLA program on TensorFlow, an
+Inductor kernel on PyTorch); the values are then computed in float32 and
+rounded once, so in bfloat16 they may differ from the op-by-op result in
+the last bit. On JAX, XLA already fuses the element-wise chain and
 keeps its own residuals: a `jax.custom_jvp` version measured 6.94 GB
 against 6.81 GB for the Keras ops, so JAX keeps them (`fused_bias_act`
 returns `None`, and `bias_act` falls back).
 """
 
 import functools
+import warnings
 
 import keras
 
@@ -139,7 +143,12 @@ def _torch_function_class():
     class TorchBiasAct(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x, bias, slope, gain, clamp):
-            y = _torch_forward_in_place(x, bias, slope, gain, clamp)
+            ctx.compiled = _uses_compiled_kernels(x)
+            y = None
+            if ctx.compiled:
+                y = _run_compiled("forward", (slope, gain, clamp, bias is not None), x, bias)
+            if y is None:
+                y = _torch_forward_in_place(x, bias, slope, gain, clamp)
             ctx.save_for_backward(y)
             ctx.settings = (slope, gain, clamp)
             return y
@@ -147,13 +156,89 @@ def _torch_function_class():
         @staticmethod
         def backward(ctx, dy):
             (y,) = ctx.saved_tensors
-            dz = _output_gradient_torch(y, dy, *ctx.settings)
-            dbias = None
-            if ctx.needs_input_grad[1]:
-                dbias = dz.sum(dim=tuple(range(dz.ndim - 1)))  # [C]
-            return dz, dbias, None, None, None
+            with_dbias = ctx.needs_input_grad[1]
+            result = None
+            # A double backward (R1, path length) differentiates this pass:
+            # compiled kernels have no gradient of their own, ATen's ops do.
+            if ctx.compiled and not torch.is_grad_enabled():
+                result = _run_compiled("backward", ctx.settings + (with_dbias,), y, dy)
+            if result is None:
+                dz = _output_gradient_torch(y, dy, *ctx.settings)
+                dbias = dz.sum(dim=tuple(range(dz.ndim - 1))) if with_dbias else None  # [C]
+                result = (dz, dbias)
+            return result[0], result[1], None, None, None
 
     return TorchBiasAct
+
+
+# The smallest tensor (elements) given to the compiled PyTorch kernels. A
+# compiled call costs ~40 us before any work. 2-core AMX CPU, 2026-12-05,
+# bfloat16, medians of 50 calls (forward / backward with the bias
+# gradient, ms, compiled against ATen's ops): [16, 512] 0.043 / 0.039
+# against 0.014 / 0.019; [16, 4, 4, 512] (131,072) 0.055 / 0.077 against
+# 0.083 / 0.088; [16, 8, 8, 512] 0.17 / 0.29 against 0.28 / 0.44;
+# [16, 64, 64, 256] 3.8 / 8.9 against 15.6 / 22.8.
+_TORCH_COMPILED_MIN_ELEMENTS = 65536
+_torch_kernels = {}
+_torch_compile_error = []
+
+
+def _uses_compiled_kernels(x):
+    """Whether `fused_bias_act` runs `x` through compiled kernels (PyTorch, inside `compiled_bias_act`)."""
+    return (compiles_bias_act() and not _torch_compile_error and x.device.type == "cpu"
+            and x.numel() >= _TORCH_COMPILED_MIN_ELEMENTS)
+
+
+def _run_compiled(kind, settings, *args):
+    """The compiled `kind` kernel ("forward" or "backward") on `args`, or None if PyTorch cannot compile here."""
+    key = (kind,) + settings
+    if key not in _torch_kernels:
+        _torch_kernels[key] = _compiled_torch_kernel(kind, *settings)
+    try:
+        return _torch_kernels[key](*args)
+    except Exception as error:  # no C++ compiler, an unsupported platform: ATen's ops instead
+        if not _torch_compile_error:
+            _torch_compile_error.append(error)
+            warnings.warn(f"`fused_bias_act` could not compile its PyTorch kernels and uses PyTorch's "
+                          f"own operations instead (slower): {type(error).__name__}: {error}")
+        return None
+
+
+def _compiled_torch_kernel(kind, slope, gain, clamp, with_bias):
+    """One fused loop for the forward pass or for the backward pass (`dx`, and `dbias` if `with_bias`).
+
+    The same formulas as `_torch_forward_in_place` and
+    `_output_gradient_torch`, computed in float32 and rounded once at the
+    end (ATen's ops round bfloat16 after each step, so bfloat16 results
+    may differ in the last bit). Dynamic shapes: one compiled kernel per
+    rank and dtype.
+    """
+    import torch
+
+    from keras_creps.utils.torch_compile import compile_separately
+
+    def forward(x, bias):
+        y = x + bias if with_bias else x
+        if slope != 1.0:
+            y = torch.where(y > 0, y, y * slope)
+        if gain != 1.0:
+            y = y * gain
+        return y if clamp is None else y.clamp(-clamp, clamp)
+
+    def backward(y, dy):
+        dz = dy
+        if slope != 1.0:
+            dz = torch.where(y > 0, dz, dz * slope)
+        if clamp is not None:
+            # As `hardtanh_backward`: stopped at and beyond the clamp (a NaN passes).
+            dz = torch.where((y <= -clamp) | (y >= clamp), 0.0, dz)
+        if gain != 1.0:
+            dz = dz * gain
+        if not with_bias:
+            return dz, None
+        return dz, dz.sum(dim=tuple(range(dz.ndim - 1)), dtype=torch.float32).to(dz.dtype)  # [C]
+
+    return compile_separately(forward if kind == "forward" else backward, dynamic=True, fullgraph=True)
 
 
 class _LazyTorchFunction:
@@ -252,18 +337,30 @@ def compiles_bias_act():
 
 
 def compiled_bias_act(enabled=True):
-    """On TensorFlow, runs each `fused_bias_act` (forward and backward) as its own small XLA program.
+    """Runs each `fused_bias_act` (forward and backward) as one compiled loop: XLA on TensorFlow, Inductor on PyTorch.
 
-    In a graph without XLA every op of the element-wise chain is a pass over
-    the layer's output; compiled, the chain is one loop. On a 2-core AMX CPU
-    (2026-12-04, `[16, 64, 64, 256]`, the `small` discriminator's first
-    layers) the backward took 48.0 -> 19.4 ms in bfloat16 and 58.9 -> 14.1
-    in float32, the forward (with a bias) 56.8 -> 14.5 and 20.7 -> 7.8.
-    The training step enters this scope while it is traced (`training/
-    gradients/tensorflow.py`); elsewhere, a SavedModel above all, the plain
-    ops stay, as TensorFlow Serving runs XLA programs only behind a flag.
-    Other backends ignore it. The scope belongs to the thread that enters
-    it (as `modulate_inputs` and `matmul_precision`).
+    Op by op, every step of the element-wise chain is a pass over the
+    layer's output; compiled, the chain is one loop.
+
+    - TensorFlow: each chain becomes a small XLA program inside the graph.
+      On a 2-core AMX CPU (2026-12-04, `[16, 64, 64, 256]`, the `small`
+      discriminator's first layers) the backward took 48.0 -> 19.4 ms in
+      bfloat16 and 58.9 -> 14.1 in float32, the forward (with a bias)
+      56.8 -> 14.5 and 20.7 -> 7.8. The training step enters this scope
+      while it is traced (`training/gradients/tensorflow.py`); elsewhere, a
+      SavedModel above all, the plain ops stay, as TensorFlow Serving runs
+      XLA programs only behind a flag.
+    - PyTorch (CPU tensors of 65,536 elements or more): kernels compiled
+      once per setting, rank and dtype by `torch.compile` (dynamic shapes;
+      Inductor needs a C++ compiler, and without one the function warns
+      once and keeps ATen's ops). A backward pass that is itself
+      differentiated (R1, path length) keeps ATen's ops. The training step
+      runs inside this scope (`training/gradients/torch.py`): in
+      `train_small_64_b16` with `mixed_bfloat16`, steps alternating with
+      and without it in one process took 0.82x the time (2026-12-05).
+
+    JAX ignores it (XLA fuses the chain anyway). The scope belongs to the
+    thread that enters it (as `modulate_inputs` and `matmul_precision`).
 
     Args:
         enabled: bool. `True` compiles; `False` restores the plain ops

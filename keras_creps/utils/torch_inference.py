@@ -32,10 +32,11 @@ generate function costs no second compile).
 """
 
 import re
-import types
 
 import keras
 import numpy as np
+
+from keras_creps.utils.torch_compile import compile_separately
 
 # Attribute of the owner holding its compiled functions. Set through
 # `__dict__`: Keras and PyTorch track what `setattr` stores on a layer, and a
@@ -86,8 +87,6 @@ def _compile_once(fn, owner):
         `(run, reused)`: the compiled function, and whether it was made
         (and so traced) for an earlier equal closure.
     """
-    import torch
-
     values = _closure_values(fn)
     layers = {name for name, value in values.items() if _is_module(value)}
     try:
@@ -98,9 +97,8 @@ def _compile_once(fn, owner):
     cache = owner.__dict__.setdefault(_CACHE_ATTRIBUTE, {}) if owner is not None else {}
     if key is not None and key in cache:
         return cache[key], True
-    own = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     # Static shapes: tiles are padded to one shape, so each output size compiles once.
-    run = torch.compile(own, dynamic=False, options={"guard_filter_fn": guard_filter(layers)})
+    run = compile_separately(fn, dynamic=False, options={"guard_filter_fn": guard_filter(layers)})
     if key is not None:
         cache[key] = run
     return run, False

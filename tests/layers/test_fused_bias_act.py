@@ -1,5 +1,6 @@
 """`fused_bias_act` against the same formula in Keras ops: values, gradients, double backward, memory."""
 
+import contextlib
 import math
 
 import keras
@@ -8,6 +9,7 @@ import pytest
 from keras import ops
 from test_case import to_numpy
 
+from keras_creps.layers import fused_bias_act as fused_module
 from keras_creps.layers.bias_act import bias_act
 from keras_creps.layers.fused_bias_act import compiled_bias_act
 from keras_creps.layers.fused_bias_act import fused_bias_act
@@ -28,15 +30,24 @@ def keras_bias_act(x, bias, slope, gain, clamp):
     return y if clamp is None else ops.clip(y, -clamp, clamp)
 
 
+@contextlib.contextmanager
+def _compiled_for_every_size():
+    """PyTorch's compiled kernels for the tests' small tensors too (they start at 65,536 elements)."""
+    saved = fused_module._TORCH_COMPILED_MIN_ELEMENTS
+    fused_module._TORCH_COMPILED_MIN_ELEMENTS = 1
+    try:
+        yield
+    finally:
+        fused_module._TORCH_COMPILED_MIN_ELEMENTS = saved
+
+
 def _fused(compiled):
-    """`fused_bias_act`, inside `compiled_bias_act` (TensorFlow's training route) if asked."""
+    """`fused_bias_act`, inside `compiled_bias_act` (the training steps' route) if asked."""
     if not compiled:
         return fused_bias_act
-    if BACKEND != "tensorflow":
-        pytest.skip("the compiled route is TensorFlow's")
 
     def fn(*args):
-        with compiled_bias_act():
+        with compiled_bias_act(), _compiled_for_every_size():
             return fused_bias_act(*args)
 
     return fn
@@ -152,6 +163,45 @@ def test_only_the_training_scope_puts_xla_programs_in_a_graph():
     compiled = _fused(True)
     assert len(xla_calls(lambda x, bias: compiled(x, bias, 0.2, 2.0, 0.5))) == 1
     assert xla_calls(plain) == []  # the scope ended with its block
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's compiled kernels")
+def test_torch_compiles_large_tensors_inside_the_scope_only():
+    import torch
+
+    compiled_keys = lambda: set(fused_module._torch_kernels)  # noqa: E731
+    big = torch.randn(4, 128, 128)  # 65,536 elements: the smallest compiled size
+    small = torch.randn(4, 128, 127)
+    bias = torch.randn(big.shape[-1])
+    settings = (0.2, 1.25, 0.75)  # used by no other test: its kernels are made here
+    before = compiled_keys()
+    fused_bias_act(big, bias, *settings)
+    with compiled_bias_act():
+        fused_bias_act(small, bias[:127], *settings)
+    assert compiled_keys() == before
+    with compiled_bias_act():
+        got = fused_bias_act(big, bias, *settings)
+    assert compiled_keys() - before == {("forward",) + settings + (True,)}
+    assert not fused_module._torch_compile_error
+    torch.testing.assert_close(got, keras_bias_act(big, bias, *settings), rtol=1e-7, atol=0)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's compiled kernels")
+def test_torch_compiled_bfloat16_is_within_a_rounding_of_the_op_by_op_result():
+    import torch
+
+    x = (torch.randn(3, 9, 33, generator=torch.Generator().manual_seed(0)) * 3).to(torch.bfloat16)
+    bias = torch.linspace(-1, 1, 33).to(torch.bfloat16).requires_grad_(True)
+    x.requires_grad_(True)
+    results = []
+    for compiled in (False, True):
+        y = _fused(compiled)(x, bias, 0.2, math.sqrt(2.0), 4.0)
+        results.append((y,) + torch.autograd.grad(y, [x, bias], torch.ones_like(y)))
+    for eager, compiled in zip(*results):
+        assert compiled.dtype == torch.bfloat16
+        # Rounded once in float32 against after every op: within 2 bfloat16 steps (2^-7 relative).
+        torch.testing.assert_close(compiled.float(), eager.float(), rtol=2 ** -6, atol=1e-6)
+    assert torch.equal(results[1][0].abs() >= 4.0, results[0][0].abs() >= 4.0)  # the same elements clamped
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="counts PyTorch's saved tensors")

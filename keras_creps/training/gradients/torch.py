@@ -5,6 +5,7 @@ import gc
 import torch
 from keras.ops import convert_to_tensor
 
+from keras_creps.layers.fused_bias_act import compiled_bias_act
 from keras_creps.training.gradients.single_device import assign  # noqa: F401
 from keras_creps.training.gradients.single_device import num_replicas  # noqa: F401
 from keras_creps.training.gradients.single_device import replica_mean  # noqa: F401
@@ -56,4 +57,5 @@ def _free_forward_garbage():
 
 
 def train_step(gan, data):
-    return gan.generic_train_step(data)
+    with compiled_bias_act():  # the step's large element-wise chains as compiled loops
+        return gan.generic_train_step(data)
