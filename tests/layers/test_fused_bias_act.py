@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -184,6 +185,32 @@ def test_torch_compiles_large_tensors_inside_the_scope_only():
     assert compiled_keys() - before == {("forward",) + settings + (True,)}
     assert not fused_module._torch_compile_error
     torch.testing.assert_close(got, keras_bias_act(big, bias, *settings), rtol=1e-7, atol=0)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's compiled kernels")
+def test_torch_without_a_compiler_warns_once_and_keeps_atens_ops(monkeypatch):
+    import torch
+
+    def no_compiler(*settings):
+        def fail(*args):
+            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(fused_module, "_torch_kernels", {})
+    monkeypatch.setattr(fused_module, "_torch_compile_error", [])
+    monkeypatch.setattr(fused_module, "_compiled_torch_kernel", no_compiler)
+    x, bias = (torch.tensor(a, requires_grad=True) for a in _inputs(7))
+    with pytest.warns(UserWarning, match="could not compile.*InvalidCxxCompiler"):
+        y, grads = _gradients(lambda x, bias: _fused(True)(x, bias, 0.2, 1.0, None), [x, bias])
+    y_ref, grads_ref = _gradients(lambda x, bias: keras_bias_act(x, bias, 0.2, 1.0, None), [x, bias])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once: the next call neither tries nor warns
+        _fused(True)(x, bias, 0.2, 1.0, None)
+    assert len(fused_module._torch_compile_error) == 1
+    torch.testing.assert_close(y, y_ref, rtol=0, atol=0)
+    for got, want in zip(grads, grads_ref):
+        torch.testing.assert_close(got, want)
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's compiled kernels")
