@@ -62,6 +62,26 @@ def snapshot(gan):
     return state
 
 
+def assert_first_step_lands_as_in(trained, gan):
+    """From the `trained` fixture's initial weights, one step of `gan` gives its logs and state."""
+    _, data, states, _, logs = trained
+    for prefix, network in (("G", gan.generator), ("D", gan.discriminator), ("G_ema", gan.generator_ema)):
+        for i, variable in enumerate(network.variables):
+            variable.assign(states[0][f"{prefix}/{i}"])
+    step_logs = fit_steps(gan, data, 1)
+    for name, values in logs[0].items():
+        np.testing.assert_allclose(step_logs[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
+    # Adam's first update is about lr * sign(gradient), so a gradient
+    # within rounding of zero can move its weight differently: allow 1%
+    # of the elements to differ by up to two such updates (lr <= 0.002).
+    after = snapshot(gan)
+    for key in after:
+        expected = np.asarray(states[1][key], "float64")
+        diff = np.abs(np.asarray(after[key], "float64") - expected)
+        off = diff > 1e-5 + 1e-4 * np.abs(expected)
+        assert off.mean() <= 0.01 and diff.max() <= 0.004, (key, off.sum(), diff.max())
+
+
 @pytest.fixture(scope="module")
 def trained():
     """A GAN trained step by step for 3 steps, with the state after each step.
@@ -140,23 +160,7 @@ class TestTrainStep(TestCase):
         # `run_eagerly=True` (for debugging) trains the same way: from the
         # fixture's initial weights, one eager step with all four phases
         # lands where the compiled step did.
-        _, data, states, _, logs = trained
-        gan = tiny_gan(g_reg_interval=1, d_reg_interval=2, run_eagerly=True)
-        for prefix, network in (("G", gan.generator), ("D", gan.discriminator), ("G_ema", gan.generator_ema)):
-            for i, variable in enumerate(network.variables):
-                variable.assign(states[0][f"{prefix}/{i}"])
-        eager_logs = fit_steps(gan, data, 1)
-        for name, values in logs[0].items():
-            np.testing.assert_allclose(eager_logs[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
-        # Adam's first update is about lr * sign(gradient), so a gradient
-        # within rounding of zero can move its weight differently: allow 1%
-        # of the elements to differ by up to two such updates (lr <= 0.002).
-        after = snapshot(gan)
-        for key in after:
-            expected = np.asarray(states[1][key], "float64")
-            diff = np.abs(np.asarray(after[key], "float64") - expected)
-            off = diff > 1e-5 + 1e-4 * np.abs(expected)
-            assert off.mean() <= 0.01 and diff.max() <= 0.004, (key, off.sum(), diff.max())
+        assert_first_step_lands_as_in(trained, tiny_gan(g_reg_interval=1, d_reg_interval=2, run_eagerly=True))
 
     @pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch's compiled bias_act kernels")
     def test_torch_step_with_compiled_bias_act_matches(self, trained, monkeypatch):
@@ -171,22 +175,9 @@ class TestTrainStep(TestCase):
         calls = []
         run_compiled = fused_module._run_compiled
         monkeypatch.setattr(fused_module, "_run_compiled", lambda kind, *a: calls.append(kind) or run_compiled(kind, *a))
-        _, data, states, _, logs = trained
-        gan = tiny_gan(g_reg_interval=1, d_reg_interval=2)
-        for prefix, network in (("G", gan.generator), ("D", gan.discriminator), ("G_ema", gan.generator_ema)):
-            for i, variable in enumerate(network.variables):
-                variable.assign(states[0][f"{prefix}/{i}"])
-        compiled_logs = fit_steps(gan, data, 1)
+        assert_first_step_lands_as_in(trained, tiny_gan(g_reg_interval=1, d_reg_interval=2))
         assert not fused_module._torch_compile_error
         assert "forward" in calls and "backward" in calls
-        for name, values in logs[0].items():
-            np.testing.assert_allclose(compiled_logs[name], values, rtol=1e-4, atol=1e-6, err_msg=name)
-        after = snapshot(gan)
-        for key in after:  # as in test_run_eagerly_matches_the_compiled_step
-            expected = np.asarray(states[1][key], "float64")
-            diff = np.abs(np.asarray(after[key], "float64") - expected)
-            off = diff > 1e-5 + 1e-4 * np.abs(expected)
-            assert off.mean() <= 0.01 and diff.max() <= 0.004, (key, off.sum(), diff.max())
 
     def test_conditional_with_style_mixing(self):
         gan = tiny_gan(c_dim=3, g_reg_interval=1, d_reg_interval=1, style_mixing_prob=0.9, jit_compile=False)
