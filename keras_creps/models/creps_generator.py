@@ -14,6 +14,9 @@ from keras_creps.layers.matmul_precision import MATMUL_DTYPES
 from keras_creps.layers.matmul_precision import matmul_precision
 from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.models.creps_model import CREPSModel
+from keras_creps.models.settle_calls import few_lines
+from keras_creps.models.settle_calls import few_points
+from keras_creps.models.settle_calls import few_tile_rows
 
 
 def native_coords(size):
@@ -206,8 +209,9 @@ class CREPSGenerator(CREPSModel):
                 memory, 5% slower at 256^2 and 25% slower at 512^2 on a 2-core
                 CPU), no `jax.jit`, eager PyTorch. Defaults to `"auto"`.
             band_pixels: int or `"auto"`. Pixels in one tile, over the whole
-                batch. `"auto"`: 65536 for bfloat16 on TensorFlow, 16384
-                otherwise (see `keras_creps.utils.tile_plan.auto_band_pixels`).
+                batch. `"auto"`: 65536 for bfloat16 on TensorFlow and
+                PyTorch, 16384 otherwise (see
+                `keras_creps.utils.tile_plan.auto_band_pixels`).
                 Defaults to `"auto"`.
             max_tile_width: int. Columns in one tile. Defaults to `1024`.
             line_chunk: int. Coordinates per line-network call when an
@@ -256,8 +260,8 @@ class CREPSGenerator(CREPSModel):
             with matmul_precision(precision):
                 return synthesis.render_rows(row_lines, col_lines, w_last)
 
-        line_fn = self._compile(lines, jit_compile)
-        tile_fn = self._compile(render_rows, jit_compile)
+        line_fn = self._compile(lines, jit_compile, settle_args=few_lines)
+        tile_fn = self._compile(render_rows, jit_compile, settle_args=few_tile_rows)
 
         def to_numpy(values):
             return [keras.ops.convert_to_numpy(v) for v in values]
@@ -355,10 +359,14 @@ class CREPSGenerator(CREPSModel):
             with matmul_precision(precision):
                 return self.synthesis_points(ws, rows, cols)
 
-        return self._compile(points, jit_compile)
+        return self._compile(points, jit_compile, settle_args=few_points)
 
-    def _compile(self, fn, jit_compile):
-        """`fn` compiled for inference on the current backend (see `make_generate_function`)."""
+    def _compile(self, fn, jit_compile, settle_args=None):
+        """`fn` compiled for inference on the current backend (see `make_generate_function`).
+
+        `settle_args` shrinks the arguments of PyTorch's eager first call
+        (`keras_creps.utils.torch_inference.inference_function`).
+        """
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"`jit_compile` must be 'auto', True or False. Received: jit_compile={jit_compile!r}")
         xla = jit_compile in ("auto", True)
@@ -379,7 +387,7 @@ class CREPSGenerator(CREPSModel):
 
             return lambda *args: stateless([v.value for v in variables], *args)
         if backend == "torch":
-            return inference_function(fn, compiled=jit_compile is True, owner=self)
+            return inference_function(fn, compiled=jit_compile is True, owner=self, settle_args=settle_args)
         return fn
 
     def call(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):

@@ -142,7 +142,7 @@ def auto_band_pixels(precision, backend):
         backend: the Keras backend's name.
 
     Returns:
-        65536 for bfloat16 on TensorFlow, 16384 otherwise.
+        65536 for bfloat16 on TensorFlow and PyTorch, 16384 otherwise.
 
     Example:
     ```python
@@ -156,12 +156,16 @@ def auto_band_pixels(precision, backend):
     per-pixel network per image, 16384 -> 65536 pixels per tile (2-core AMX
     CPU, 2026-12-04, alternating runs): TensorFlow (XLA) 85-88 -> 72-74 ms
     at the same working memory (381 -> 391 MB), so bfloat16 on TensorFlow
-    takes 65536. Elsewhere 16384: JAX got slower (67-68 -> 75-76 ms),
-    float32 PyTorch too (111 -> 178 ms: the tiles leave the caches), and
-    compiled bfloat16 PyTorch got faster (57-63 -> 45-47 ms; its guard
-    checks cost ~1.5 ms per call) but its working memory rose from 416 to
-    528 MB (the official code's working memory there: 544 MB).
+    takes 65536. JAX got slower (67-68 -> 75-76 ms) and float32 PyTorch too
+    (111 -> 178 ms: the tiles leave the caches): 16384. Compiled bfloat16
+    PyTorch got faster (57-63 -> 45-47 ms) but its working memory rose from
+    416 to 528 MB, nearly all of it from the eager call before compiling.
+    Since that call runs on a few rows (`keras_creps.models.settle_calls`),
+    PyTorch takes 65536 too: whole renders 0.111 -> 0.104 s at 256^2 and
+    0.324 -> 0.301 s at 512^2 (2026-12-05, both tile sizes in one process,
+    alternating, medians of 12 and 6), working memory 370-405 -> 398-434 MB
+    at 256^2 and 449 -> 485 MB at 512^2 (separate processes).
     """
-    if precision == "bfloat16" and backend == "tensorflow":
+    if precision == "bfloat16" and backend in ("tensorflow", "torch"):
         return 65536
     return 16384

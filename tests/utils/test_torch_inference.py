@@ -83,3 +83,27 @@ def test_eager_functions_run_without_gradients():
     y = run(np.ones((2, 4), "float32"))
     assert not y.requires_grad
     np.testing.assert_allclose(to_numpy(y), expected(layer, np.ones((2, 4), "float32"), 3.0), rtol=1e-6)
+
+
+def test_the_eager_first_call_takes_the_settled_arguments():
+    import torch
+
+    layer = EqualizedDense(8)
+    layer.build((None, 4))
+    shapes = []
+
+    def run(x):
+        if not torch.compiler.is_compiling():
+            shapes.append(tuple(x.shape))
+        return layer(x) * 2.0
+
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    compiled = inference_function(run, compiled=True, settle_args=lambda x: (x[:2],))
+    np.testing.assert_allclose(to_numpy(compiled(x)), expected(layer, x, 2.0), rtol=1e-5, atol=1e-6)
+    # The eager call saw two rows; the compiled one ran on all six.
+    assert shapes == [(2, 4)]
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        compiled(x)
+    # Eager functions have no first call to settle: every call runs as given.
+    eager = inference_function(run, compiled=False, settle_args=lambda x: (x[:2],))
+    assert tuple(eager(x).shape) == (6, 8)
