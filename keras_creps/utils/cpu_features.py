@@ -16,7 +16,7 @@ against float32:
 - JAX (float32 result asked for): 62 against 76, off by 1.7e-7: XLA:CPU
   computes it in float32.
 
-On the AVX512-BF16 machine of the README's tables, bfloat16 products ran
+On the AVX512-BF16 machine of recipes/benchmark_history.md, bfloat16 products ran
 about 1.9x faster than float32 on TensorFlow and JAX, within that bound; on
 a 2-core AMX machine (2026-12-04) 2.8x (TensorFlow, oneDNN), 5.3x (JAX)
 and 9.7x (PyTorch).
