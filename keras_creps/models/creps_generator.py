@@ -1,5 +1,7 @@
 """The CREPS generator: mapping network + synthesis network."""
 
+import functools
+
 import keras
 import numpy as np
 
@@ -17,6 +19,7 @@ from keras_creps.models.creps_model import CREPSModel
 from keras_creps.models.settle_calls import few_lines
 from keras_creps.models.settle_calls import few_points
 from keras_creps.models.settle_calls import few_tile_rows
+from keras_creps.models.settle_calls import settle_pixels
 
 
 def native_coords(size):
@@ -261,7 +264,8 @@ class CREPSGenerator(CREPSModel):
                 return synthesis.render_rows(row_lines, col_lines, w_last)
 
         line_fn = self._compile(lines, jit_compile, settle_args=few_lines)
-        tile_fn = self._compile(render_rows, jit_compile, settle_args=few_tile_rows)
+        tile_fn = self._compile(render_rows, jit_compile, settle_args=functools.partial(
+            few_tile_rows, pixels=settle_pixels(synthesis)))
 
         def to_numpy(values):
             return [keras.ops.convert_to_numpy(v) for v in values]
@@ -359,7 +363,8 @@ class CREPSGenerator(CREPSModel):
             with matmul_precision(precision):
                 return self.synthesis_points(ws, rows, cols)
 
-        return self._compile(points, jit_compile, settle_args=few_points)
+        return self._compile(points, jit_compile, settle_args=functools.partial(
+            few_points, pixels=settle_pixels(self.synthesis)))
 
     def _compile(self, fn, jit_compile, settle_args=None):
         """`fn` compiled for inference on the current backend (see `make_generate_function`).

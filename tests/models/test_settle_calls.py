@@ -1,40 +1,55 @@
 import numpy as np
 import pytest
 
+from keras_creps.models.creps_synthesis import CREPSSynthesis
 from keras_creps.models.settle_calls import SETTLE_PIXELS
 from keras_creps.models.settle_calls import few_lines
 from keras_creps.models.settle_calls import few_points
 from keras_creps.models.settle_calls import few_tile_rows
-
-# The largest input width of a per-pixel `EqualizedDense` in the presets
-# (block1's 4 * biline_channels); a settled call must stay on the same side
-# of it as the real one.
-WIDEST_PIXEL_LAYER = 128
+from keras_creps.models.settle_calls import settle_pixels
 
 
 def lines(batch, length, rank=2, channels=3):
     return np.zeros((batch, length, rank, channels), "float32")
 
 
-@pytest.mark.parametrize("batch, rows, width", [
-    (1, 64, 256),  # a 256-wide band: one row is enough
-    (1, 128, 3),  # a narrow strip: enough rows for SETTLE_PIXELS
-    (4, 100, 1),
-    (1, 5, 7),  # smaller than SETTLE_PIXELS: kept whole
-    (2, 1, 1),
+def built_synthesis(biline_channels):
+    synthesis = CREPSSynthesis(w_dim=8, resolution=16, channel_base=64, channel_max=16,
+                               biline_channels=biline_channels, rank=2)
+    synthesis.build()
+    return synthesis
+
+
+@pytest.mark.parametrize("biline_channels, expected", [
+    (4, SETTLE_PIXELS),  # widest per-pixel layer: 4 * 4 = 16 inputs
+    (256, 1024),  # the decoders' 4x hidden layer has 1024 inputs
 ])
-def test_few_tile_rows_keeps_enough_pixels(batch, rows, width):
+def test_settle_pixels_covers_the_widest_per_pixel_layer(biline_channels, expected):
+    assert settle_pixels(built_synthesis(biline_channels)) == expected
+
+
+@pytest.mark.parametrize("batch, rows, width, widest", [
+    (1, 64, 256, 128),  # a 256-wide band: two rows are enough
+    (1, 128, 3, 128),  # a narrow strip: enough rows for SETTLE_PIXELS
+    (4, 100, 1, 128),
+    (1, 5, 7, 128),  # smaller than SETTLE_PIXELS: kept whole
+    (2, 1, 1, 128),
+    (1, 64, 256, 1024),  # a wide network: more rows
+])
+def test_few_tile_rows_keeps_each_layer_on_the_side_of_its_width(batch, rows, width, widest):
     row_lines = [lines(batch, rows), lines(batch, rows)]
     col_lines = [lines(batch, width)]
     w_last = np.ones((batch, 4), "float32")
-    few_rows, few_cols, few_w = few_tile_rows(row_lines, col_lines, w_last)
+    pixels = max(SETTLE_PIXELS, widest)
+    few_rows, few_cols, few_w = few_tile_rows(row_lines, col_lines, w_last, pixels=pixels)
     kept = few_rows[0].shape[1]
-    pixels, real = batch * kept * width, batch * rows * width
+    cut, real = batch * kept * width, batch * rows * width
     assert all(r.shape == (batch, kept, 2, 3) for r in few_rows)
     assert few_cols is col_lines and few_w is w_last
-    assert pixels == real or pixels >= SETTLE_PIXELS
-    assert (pixels < WIDEST_PIXEL_LAYER) == (real < WIDEST_PIXEL_LAYER)
-    assert kept <= rows
+    assert kept <= rows and (cut == real or cut >= pixels)
+    # `EqualizedDense` multiplies fewer rows than inputs another way: same side for every width.
+    for width_of_layer in (16, 64, widest):
+        assert (cut < width_of_layer) == (real < width_of_layer)
 
 
 def test_few_lines_cuts_both_axes_to_eight():
